@@ -1,0 +1,133 @@
+"""The package's settings, read in one place.
+
+Every setting the package uses is read here, from ``django.conf.settings`` at the moment it is
+needed, so ``override_settings`` and ``settings`` fixtures apply immediately. Values of the wrong
+type never crash a request: the property falls back to the default and the system checks in
+``checks.py`` report the mistake with a stable id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings as django_settings
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of ``settings.WEBSOCKETS``."""
+
+    default: Any
+    valid: Callable[[Any], bool]
+    expected: str
+    legacy: bool = False
+
+
+#: Every key ``settings.WEBSOCKETS`` may hold. The first four are the existing package's.
+OPTIONS: Mapping[str, Option] = {
+    "token_rate_limit_per_minute": Option(20, _positive_int, "a positive integer"),
+    "token_expiry_seconds": Option(60, _positive_int, "a positive integer"),
+    "rate_limit_max_attempts": Option(20, _positive_int, "a positive integer"),
+    "rate_limit_window_minutes": Option(1, _positive_int, "a positive integer"),
+    # Reject callbacks from gateways that have no secret (instead of accepting them on headers).
+    "require_gateway_secret": Option(False, _bool, "True or False"),
+    # Hosts, besides the Host header's, that a $connect Origin may name.
+    "allowed_origin_hosts": Option((), _str_list, "a list of host names"),
+    # The existing package's substring Host-in-Origin comparison. Weakens the check; warned about.
+    "legacy_origin_substring_match": Option(False, _bool, "True or False", legacy=True),
+    # Connections posted to at once by send_message on a queryset.
+    "send_concurrency": Option(32, _positive_int, "a positive integer"),
+}
+
+
+class Settings:
+    """Typed access to ``settings.WEBSOCKETS`` and the ``AWS_*`` settings."""
+
+    # -- the WEBSOCKETS dictionary -------------------------------------------------------------
+
+    @property
+    def websockets(self) -> dict[str, Any]:
+        """The ``WEBSOCKETS`` dictionary, or an empty one when it is missing or not a dict."""
+        value = getattr(django_settings, "WEBSOCKETS", {})
+        return value if isinstance(value, dict) else {}
+
+    def option(self, name: str) -> Any:
+        """The value of ``WEBSOCKETS[name]``, or its default when unset or invalid."""
+        option = OPTIONS[name]
+        value = self.websockets.get(name, option.default)
+        return value if option.valid(value) else option.default
+
+    @property
+    def token_rate_limit_per_minute(self) -> int:
+        return int(self.option("token_rate_limit_per_minute"))
+
+    @property
+    def token_expiry_seconds(self) -> int:
+        return int(self.option("token_expiry_seconds"))
+
+    @property
+    def rate_limit_max_attempts(self) -> int:
+        return int(self.option("rate_limit_max_attempts"))
+
+    @property
+    def rate_limit_window_minutes(self) -> int:
+        return int(self.option("rate_limit_window_minutes"))
+
+    @property
+    def require_gateway_secret(self) -> bool:
+        return bool(self.option("require_gateway_secret"))
+
+    @property
+    def allowed_origin_hosts(self) -> tuple[str, ...]:
+        return tuple(h.lower() for h in self.option("allowed_origin_hosts"))
+
+    @property
+    def legacy_origin_substring_match(self) -> bool:
+        return bool(self.option("legacy_origin_substring_match"))
+
+    @property
+    def send_concurrency(self) -> int:
+        return int(self.option("send_concurrency"))
+
+    # -- AWS -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _str_setting(name: str) -> str | None:
+        value = getattr(django_settings, name, None)
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def region_name(self) -> str | None:
+        """``AWS_GATEWAY_REGION_NAME``, falling back to ``AWS_REGION_NAME``."""
+        return self._str_setting("AWS_GATEWAY_REGION_NAME") or self._str_setting(
+            "AWS_REGION_NAME"
+        )
+
+    @property
+    def iam_profile(self) -> str | None:
+        return self._str_setting("AWS_IAM_PROFILE")
+
+    @property
+    def access_key_id(self) -> str | None:
+        return self._str_setting("AWS_ACCESS_KEY_ID")
+
+    @property
+    def secret_access_key(self) -> str | None:
+        return self._str_setting("AWS_SECRET_ACCESS_KEY")
+
+
+conf = Settings()

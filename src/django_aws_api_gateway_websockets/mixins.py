@@ -1,0 +1,62 @@
+"""Template context mixins: hand a page what it needs to open its WebSocket.
+
+Both add ``api_gateway_route`` (the :class:`ApiGatewayAdditionalRoute` with the view's route key,
+its ``api_gateway`` loaded, or ``None``), ``channel_name`` and ``websocket_url`` (the full
+connect URL with the right scheme, or ``None`` when no route or address is known).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.apps import apps
+
+from .models import ApiGatewayAdditionalRoute
+
+_NOT_CHANNEL_CHARS = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+class AddWebSocketRouteToContextMixin:
+    """Adds the route with :attr:`websocket_route_key` and :attr:`channel_name` to the context."""
+
+    websocket_route_key = "default"
+    channel_name = ""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        route = (
+            ApiGatewayAdditionalRoute.objects.filter(route_key=self.websocket_route_key)
+            .select_related("api_gateway")
+            .first()
+        )
+        context["api_gateway_route"] = route
+        context["channel_name"] = self.channel_name
+        context["websocket_url"] = (
+            route.api_gateway.websocket_url(self.channel_name) if route is not None else None
+        )
+        return context
+
+
+def app_channel_name(module: str) -> str:
+    """The label of the installed app containing ``module``, usable as a channel name.
+
+    Falls back to the module's top-level package when no installed app contains it; characters
+    a channel may not hold become ``_``.
+    """
+    app_config = apps.get_containing_app_config(module)
+    name = app_config.label if app_config is not None else module.split(".")[0]
+    return _NOT_CHANNEL_CHARS.sub("_", name)
+
+
+class AppChannelWebSocketMixin(AddWebSocketRouteToContextMixin):
+    """Uses the view's Django app as both route key and channel name;
+    :attr:`app_channel_override` replaces only the channel."""
+
+    app_channel_override: str | None = None
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        app_name = app_channel_name(type(self).__module__)
+        self.websocket_route_key = app_name
+        self.channel_name = self.app_channel_override or app_name
+        return super().get_context_data(**kwargs)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from django_aws_api_gateway_websockets.models import ApiGateway
+from django_aws_api_gateway_websockets.testing import GatewayCallbacks
+
+
+@pytest.fixture
+def gateway(db: None) -> ApiGateway:
+    return ApiGateway.objects.create(
+        api_name="Test Gateway",
+        api_id="abc123defg",
+        target_base_endpoint="https://www.example.com/ws/",
+        default_channel_name="lobby",
+        secret="s3cret-value",
+    )
+
+
+@pytest.fixture
+def user(db: None):
+    return get_user_model().objects.create_user("alice", password="pw")
+
+
+@pytest.fixture
+def logged_in_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def callbacks(logged_in_client: Client, gateway: ApiGateway) -> GatewayCallbacks:
+    return GatewayCallbacks(logged_in_client, gateway)

@@ -1,0 +1,39 @@
+"""Views the test suite drives: a small chat backend and a page using the mixins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.generic import TemplateView
+
+from django_aws_api_gateway_websockets.mixins import AddWebSocketRouteToContextMixin
+from django_aws_api_gateway_websockets.models import WebSocketSession
+from django_aws_api_gateway_websockets.views import WebSocketView
+
+
+class ChatView(WebSocketView):
+    """Echoes, broadcasts to its channel, and fails on demand."""
+
+    ADDITIONAL_ALLOWED_HANDLERS = ["change_channel"]
+
+    def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"handled_by": "default"})
+
+    def echo(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        user = request.user.get_username() if request.user.is_authenticated else None
+        return JsonResponse({"echo": self.body.get("text"), "user": user})
+
+    def broadcast(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        WebSocketSession.objects.filter(
+            channel_name=self.websocket_session.channel_name
+        ).send_message({"text": self.body.get("text")})
+
+    def explode(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("handler failed on purpose")
+
+
+class RoomPageView(AddWebSocketRouteToContextMixin, TemplateView):
+    template_name = "testapp/room.html"
+    websocket_route_key = "room"
+    channel_name = "lobby"
