@@ -2,11 +2,26 @@ from django.contrib import admin
 from django.urls import path
 
 from django_aws_api_gateway_websockets.views import WebSocketTokenView
-from tests.testapp.views import ChatView, RoomPageView
+from tests.testapp.views import (
+    BareView,
+    ChatView,
+    GuardedView,
+    HookView,
+    OpenChatView,
+    PinnedView,
+    QuietView,
+    RoomPageView,
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("ws/<slug:route>", ChatView.as_view(), name="websocket"),
+    path("ws-open/<slug:route>", OpenChatView.as_view()),
+    path("ws-bare/<slug:route>", BareView.as_view()),
+    path("ws-guarded/<slug:route>", GuardedView.as_view()),
+    path("ws-hook/<slug:route>", HookView.as_view()),
+    path("ws-quiet/<slug:route>", QuietView.as_view()),
+    path("ws-pinned/<slug:route>", PinnedView.as_view()),
     path("ws-token/", WebSocketTokenView.as_view(), name="websocket_token"),
     path("room/", RoomPageView.as_view(), name="room"),
 ]

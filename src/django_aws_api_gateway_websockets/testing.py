@@ -56,10 +56,13 @@ def callback_headers(
     client_ip: str = "203.0.113.10",
     origin: str | None = None,
     host: str = "testserver",
-    extra: dict[str, str] | None = None,
+    extra: dict[str, str | None] | None = None,
 ) -> dict[str, str]:
     """The headers API Gateway sends to the integration for ``event`` (``connect``,
-    ``message`` or ``disconnect``), including the gateway's secret when it has one."""
+    ``message`` or ``disconnect``), including the gateway's secret when it has one.
+
+    ``extra`` adds or replaces headers; a value of ``None`` removes that header.
+    """
     headers = {
         "Host": host,
         "X-Forwarded-For": client_ip,
@@ -84,7 +87,11 @@ def callback_headers(
         )
     else:
         headers["User-Agent"] = f"AmazonAPIGateway_{gateway.api_id}"
-    headers.update(extra or {})
+    for name, value in (extra or {}).items():
+        if value is None:
+            headers.pop(name, None)
+        else:
+            headers[name] = value
     return headers
 
 
@@ -108,7 +115,7 @@ class GatewayCallbacks:
         event: str,
         body: str,
         query: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str | None] | None = None,
     ) -> HttpResponse:
         path = self._path(url)
         if query:
@@ -140,7 +147,7 @@ class GatewayCallbacks:
         *,
         token: str | None = None,
         channel: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str | None] | None = None,
     ) -> HttpResponse:
         query = {}
         if token is not None:
@@ -162,12 +169,12 @@ class GatewayCallbacks:
         body: dict[str, Any] | str,
         *,
         url: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str | None] | None = None,
     ) -> HttpResponse:
         text = body if isinstance(body, str) else json.dumps(body)
         return self._post(url or self._builtin("default"), connection_id, "message", text, headers=headers)
 
-    def disconnect(self, connection_id: str, *, headers: dict[str, str] | None = None) -> HttpResponse:
+    def disconnect(self, connection_id: str, *, headers: dict[str, str | None] | None = None) -> HttpResponse:
         return self._post(self._builtin("disconnect"), connection_id, "disconnect", "", headers=headers)
 
 

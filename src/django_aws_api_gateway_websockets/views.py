@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -597,7 +597,11 @@ class WebSocketView(View):
         session = self.websocket_session
         if session is not None and session.user is not None:
             request.user = session.user
-        WebSocketSession.objects.filter(connection_id=self._connection_id(request)).update(
+        rows = WebSocketSession.objects.filter(connection_id=self._connection_id(request))
+        if self.api_gateway is not None:
+            # Another gateway's connection is not this caller's to close.
+            rows = rows.filter(Q(api_gateway=self.api_gateway) | Q(api_gateway__isnull=True))
+        rows.update(
             connected=False, request_count=F("request_count") + 1, updated_on=timezone.now()
         )
         if session is not None:

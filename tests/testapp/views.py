@@ -37,3 +37,44 @@ class RoomPageView(AddWebSocketRouteToContextMixin, TemplateView):
     template_name = "testapp/room.html"
     websocket_route_key = "room"
     channel_name = "lobby"
+
+
+class OpenChatView(ChatView):
+    """No token: the user comes from the browser session cookie."""
+
+    USE_WS_TOKEN = False
+
+
+class BareView(WebSocketView):
+    """Defines no default(): unknown handlers are a client error."""
+
+    def ping(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"pong": True})
+
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # Overriding a base method must not make it a message handler.
+        return super().connect(request, *args, **kwargs)
+
+
+class GuardedView(ChatView):
+    """Both permission lists set: both must hold."""
+
+    permissions_required = ["auth.view_user", "auth.add_user"]
+    all_permissions_required = ["auth.change_user"]
+
+
+class HookView(ChatView):
+    def _additional_connection_checks(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> tuple[bool, str]:
+        if request.GET.get("deny"):
+            return False, "Denied by hook"
+        return True, ""
+
+
+class QuietView(ChatView):
+    SEND_EXCEPTION_MAIL = False
+
+
+class PinnedView(ChatView):
+    aws_api_gateway_id = "abc123defg"
