@@ -257,4 +257,5 @@ def test_real_boto3_client_against_moto(aws_gateway) -> None:
     assert result.sent == ["c1="]
     aws_gateway.sessions.get().send_message({"again": 2})
     backend = apigatewaymanagementapi_backends["123456789012"]["us-east-1"]
-    assert backend.connections["c1="].data == b'{"hello": "moto"}{"again": 2}'
+    # moto keys the connection by the id as botocore percent-encoded it in the URL.
+    assert backend.connections["c1%3D"].data == b'{"hello": "moto"}{"again": 2}'
