@@ -7,7 +7,10 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.views.generic import TemplateView
 
-from django_aws_api_gateway_websockets.mixins import AddWebSocketRouteToContextMixin
+from django_aws_api_gateway_websockets.mixins import (
+    AddWebSocketRouteToContextMixin,
+    AppChannelWebSocketMixin,
+)
 from django_aws_api_gateway_websockets.models import WebSocketSession
 from django_aws_api_gateway_websockets.views import WebSocketView
 
@@ -78,3 +81,12 @@ class QuietView(ChatView):
 
 class PinnedView(ChatView):
     aws_api_gateway_id = "abc123defg"
+
+
+class AppPageView(AppChannelWebSocketMixin, TemplateView):
+    template_name = "testapp/room.html"
+
+
+class AppPageOverrideView(AppChannelWebSocketMixin, TemplateView):
+    template_name = "testapp/room.html"
+    app_channel_override = "public_blog"
