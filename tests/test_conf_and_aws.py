@@ -85,6 +85,7 @@ def test_profile_wins_over_keys(tmp_path: Path, monkeypatch) -> None:
     with override_settings(AWS_IAM_PROFILE="deploy"):
         client = models.get_boto3_client()
         assert client._request_signer._credentials.access_key == "FROMPROFILE"
-        assert client.meta.region_name == "us-east-1"  # a configured region still applies
-    with override_settings(AWS_IAM_PROFILE="deploy", AWS_REGION_NAME=None):
-        assert models.get_boto3_client().meta.region_name == "ap-southeast-2"  # the profile's
+        assert client.meta.region_name == "ap-southeast-2"  # the profile's region wins
+    config.write_text("[profile deploy]\n")
+    with override_settings(AWS_IAM_PROFILE="deploy"):
+        assert models.get_boto3_client().meta.region_name == "us-east-1"  # else the setting

@@ -35,13 +35,14 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     """A boto3 client for ``service``; extra keyword arguments (``endpoint_url``, ``config``)
     pass through to boto3.
 
-    ``AWS_IAM_PROFILE`` wins (the region then comes from the profile unless one is set);
+    ``AWS_IAM_PROFILE`` wins (the region then comes from the profile, or from the settings
+    when the profile names none);
     otherwise ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` with the configured region;
     otherwise boto3's default credential chain with the configured region.
     """
     if conf.iam_profile:
         session = boto3.Session(profile_name=conf.iam_profile)
-        if conf.region_name:
+        if not session.region_name and conf.region_name:
             kwargs.setdefault("region_name", conf.region_name)
         return session.client(service, **kwargs)
     region = get_region_name()
