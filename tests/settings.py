@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import unquote, urlsplit
 
-SECRET_KEY = "tests-only-not-secret"  # noqa: S105
+SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "www.example.com"]
 USE_TZ = True
@@ -55,7 +55,7 @@ ADMINS = [("Admin", "admin@example.com")]
 
 AWS_REGION_NAME = "us-east-1"
 AWS_ACCESS_KEY_ID = "testing"
-AWS_SECRET_ACCESS_KEY = "testing"  # noqa: S105
+AWS_SECRET_ACCESS_KEY = "testing"
 
 WEBSOCKETS: dict[str, object] = {}
 

@@ -86,9 +86,10 @@ class TestConnectionRateLimit:
         ConnectionRateLimit.record_attempt("10.0.0.1")
         ConnectionRateLimit.objects.update(attempt_time=timezone.now() - timedelta(minutes=6))
         assert ConnectionRateLimit.check_rate_limit("10.0.0.1", max_attempts=1) == (True, 0)
-        assert ConnectionRateLimit.check_rate_limit("10.0.0.1", max_attempts=1, window_minutes=10)[
-            0
-        ] is False
+        assert (
+            ConnectionRateLimit.check_rate_limit("10.0.0.1", max_attempts=1, window_minutes=10)[0]
+            is False
+        )
 
     def test_anonymous_stored_as_null(self) -> None:
         ConnectionRateLimit.record_attempt("::1", AnonymousUser(), successful=True)

@@ -135,7 +135,11 @@ class TestConnect:
     def test_token_flow_records_user_channel_and_gateway(self, callbacks, user, gateway) -> None:
         connected(callbacks, channel="room-1")
         session = WebSocketSession.objects.get()
-        assert (session.user, session.channel_name, session.api_gateway) == (user, "room-1", gateway)
+        assert (session.user, session.channel_name, session.api_gateway) == (
+            user,
+            "room-1",
+            gateway,
+        )
         assert session.connected and session.request_count == 1
         attempt = ConnectionRateLimit.objects.get()
         assert attempt.successful and attempt.user == user and attempt.ip_address == "203.0.113.10"
@@ -192,7 +196,8 @@ class TestConnect:
         # Django's CommonMiddleware refuses such a Host first; the view checks it too, for
         # projects without that middleware.
         request = RequestFactory().post(
-            "/ws/connect", headers=callback_headers(gateway, "c1=", event="connect", host="evil.net")
+            "/ws/connect",
+            headers=callback_headers(gateway, "c1=", event="connect", host="evil.net"),
         )
         request.session = SessionStore()
         response = WebSocketView(api_gateway=gateway).connect(request)
@@ -275,7 +280,11 @@ class TestConnect:
         callbacks = GatewayCallbacks(logged_in_client, gw)
         token = callbacks.token()
         response = callbacks._post(
-            callbacks._builtin("connect"), "c1=", "connect", "", query={"ws_token": token, "deny": "1"}
+            callbacks._builtin("connect"),
+            "c1=",
+            "connect",
+            "",
+            query={"ws_token": token, "deny": "1"},
         )
         assert (response.status_code, response.content) == (400, b"Denied by hook")
         assert not WebSocketSession.objects.exists()

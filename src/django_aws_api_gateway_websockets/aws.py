@@ -7,7 +7,7 @@ which patch that attribute in their tests see every AWS call.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import boto3
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .models import ApiGateway
 
 #: The header API Gateway is configured to send with the gateway's secret on every callback.
-SECRET_HEADER = "X-Gateway-Secret"
+SECRET_HEADER = "X-Gateway-Secret"  # noqa: S105 - a header name
 
 
 def get_region_name() -> str:
@@ -40,21 +40,22 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     otherwise ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` with the configured region;
     otherwise boto3's default credential chain with the configured region.
     """
+    name = cast(Any, service)  # boto3-stubs overloads on literal service names
     if conf.iam_profile:
         session = boto3.Session(profile_name=conf.iam_profile)
         if not session.region_name and conf.region_name:
             kwargs.setdefault("region_name", conf.region_name)
-        return session.client(service, **kwargs)
+        return session.client(name, **kwargs)
     region = get_region_name()
     if conf.access_key_id and conf.secret_access_key:
         return boto3.client(
-            service,
+            name,
             aws_access_key_id=conf.access_key_id,
             aws_secret_access_key=conf.secret_access_key,
             region_name=region,
             **kwargs,
         )
-    return boto3.client(service, region_name=region, **kwargs)
+    return boto3.client(name, region_name=region, **kwargs)
 
 
 def _http_scheme(ws_scheme: str) -> str:

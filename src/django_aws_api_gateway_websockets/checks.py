@@ -1,19 +1,17 @@
 """System checks. Every id is stable and documented in the settings reference.
 
-| id | level | problem |
-|---|---|---|
-| ``aws_websockets.E001`` | Error | ``WEBSOCKETS`` is not a dict (``None`` included) |
-| ``aws_websockets.E002`` | Error | a ``WEBSOCKETS`` value has the wrong type |
-| ``aws_websockets.W001`` | Warning | an unknown ``WEBSOCKETS`` key |
-| ``aws_websockets.E003`` | Error | no region: neither ``AWS_GATEWAY_REGION_NAME`` nor ``AWS_REGION_NAME`` |
-| ``aws_websockets.E004`` | Error | an ``AWS_*`` setting is not a string |
-| ``aws_websockets.W002`` | Warning | only one of ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` is set |
-| ``aws_websockets.E005`` | Error | ``SessionMiddleware`` missing |
-| ``aws_websockets.E006`` | Error | ``AuthenticationMiddleware`` missing (or before ``SessionMiddleware``) |
-| ``aws_websockets.W003`` | Warning | no URL named ``websocket_token`` |
-| ``aws_websockets.W004`` | Warning | a legacy mode that weakens a check is on |
-| ``aws_websockets.W005`` | Warning | gateways without a secret (database check) |
-| ``aws_websockets.E007`` | Error | the existing package's legacy tables are left half-migrated (database check) |
+- ``aws_websockets.E001``: ``WEBSOCKETS`` is not a dict (``None`` included)
+- ``aws_websockets.E002``: a ``WEBSOCKETS`` value has the wrong type
+- ``aws_websockets.W001``: an unknown ``WEBSOCKETS`` key
+- ``aws_websockets.E003``: no region (``AWS_GATEWAY_REGION_NAME`` / ``AWS_REGION_NAME``)
+- ``aws_websockets.E004``: an ``AWS_*`` setting is not a string
+- ``aws_websockets.W002``: only one of ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``
+- ``aws_websockets.E005``: ``SessionMiddleware`` missing
+- ``aws_websockets.E006``: ``AuthenticationMiddleware`` missing or before the session one
+- ``aws_websockets.W003``: no URL named ``websocket_token``
+- ``aws_websockets.W004``: a legacy mode that weakens a check is on
+- ``aws_websockets.W005``: gateways without a secret (database check)
+- ``aws_websockets.E007``: a legacy table beside the current one (database check)
 """
 
 from __future__ import annotations
@@ -168,13 +166,15 @@ def check_token_url(**kwargs: Any) -> list[CheckMessage]:
                 id=f"{PREFIX}.W003",
             )
         ]
-    except Exception:  # noqa: BLE001 - a broken URLconf is reported by Django's own checks
+    except Exception:  # a broken URLconf is reported by Django's own checks
         return []
     return []
 
 
 @register(Tags.database)
-def check_gateway_secrets(databases: Sequence[str] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_gateway_secrets(
+    databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     """Gateways without a secret are trusted on headers alone."""
     from .models import ApiGateway
 
@@ -207,7 +207,9 @@ LEGACY_TABLES = {
 
 
 @register(Tags.database)
-def check_legacy_tables(databases: Sequence[str] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_legacy_tables(
+    databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     """A table left under an old name next to the current one cannot be adopted automatically."""
     messages: list[CheckMessage] = []
     for alias in databases or []:

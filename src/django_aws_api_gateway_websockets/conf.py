@@ -113,9 +113,7 @@ class Settings:
     @property
     def region_name(self) -> str | None:
         """``AWS_GATEWAY_REGION_NAME``, falling back to ``AWS_REGION_NAME``."""
-        return self._str_setting("AWS_GATEWAY_REGION_NAME") or self._str_setting(
-            "AWS_REGION_NAME"
-        )
+        return self._str_setting("AWS_GATEWAY_REGION_NAME") or self._str_setting("AWS_REGION_NAME")
 
     @property
     def iam_profile(self) -> str | None:

@@ -66,9 +66,7 @@ def encode(data: Any) -> str:
     message = json.dumps(data, cls=DjangoJSONEncoder)
     size = len(message.encode("utf-8"))
     if size > MAX_MESSAGE_SIZE:
-        raise ValueError(
-            f"Message exceeds AWS limit: {size} bytes (max: {MAX_MESSAGE_SIZE} bytes)"
-        )
+        raise ValueError(f"Message exceeds AWS limit: {size} bytes (max: {MAX_MESSAGE_SIZE} bytes)")
     return message
 
 

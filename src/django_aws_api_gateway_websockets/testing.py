@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 from urllib.parse import urlencode, urlsplit
 
@@ -126,10 +126,10 @@ class GatewayCallbacks:
         if not body:
             # Django's test client omits Content-Length for an empty body; API Gateway sends it.
             all_headers["Content-Length"] = "0"
-        response: HttpResponse = self.client.post(
+        response = self.client.post(
             path, data=body, content_type="application/json", headers=all_headers
         )
-        return response
+        return cast(HttpResponse, response)
 
     def _builtin(self, slug: str) -> str:
         return f"{self.gateway.target_base_endpoint or '/ws/'}{slug}"
@@ -172,10 +172,16 @@ class GatewayCallbacks:
         headers: dict[str, str | None] | None = None,
     ) -> HttpResponse:
         text = body if isinstance(body, str) else json.dumps(body)
-        return self._post(url or self._builtin("default"), connection_id, "message", text, headers=headers)
+        return self._post(
+            url or self._builtin("default"), connection_id, "message", text, headers=headers
+        )
 
-    def disconnect(self, connection_id: str, *, headers: dict[str, str | None] | None = None) -> HttpResponse:
-        return self._post(self._builtin("disconnect"), connection_id, "disconnect", "", headers=headers)
+    def disconnect(
+        self, connection_id: str, *, headers: dict[str, str | None] | None = None
+    ) -> HttpResponse:
+        return self._post(
+            self._builtin("disconnect"), connection_id, "disconnect", "", headers=headers
+        )
 
 
 @dataclass
@@ -211,13 +217,11 @@ class Outbox:
 
 
 def _gone_error(connection_id: str) -> ClientError:
-    return ClientError(
-        {
-            "Error": {"Code": "GoneException", "Message": f"{connection_id} is gone"},
-            "ResponseMetadata": {"HTTPStatusCode": 410},
-        },
-        "PostToConnection",
-    )
+    response: Any = {
+        "Error": {"Code": "GoneException", "Message": f"{connection_id} is gone"},
+        "ResponseMetadata": {"HTTPStatusCode": 410},
+    }
+    return ClientError(response, "PostToConnection")
 
 
 class _OutboxClient:

@@ -23,7 +23,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from html import escape
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -66,7 +66,7 @@ TOO_MANY_ATTEMPTS = "Too many connection attempts"
 HOST_NOT_ALLOWED = "Host is not in AllowedHosts"
 HOST_NOT_IN_ORIGIN = "Host is not in Origin"
 INVALID_SESSION = "Invalid session"
-INVALID_TOKEN = "Invalid or expired token"
+INVALID_TOKEN = "Invalid or expired token"  # noqa: S105 - a message
 INVALID_CHANNEL = "Invalid channel name"
 DUPLICATE_CONNECTION = "Connection already exists"
 INVALID_CONNECTION_ID = "Invalid connection id"
@@ -129,7 +129,7 @@ class WebSocketView(View):
     MAX_CHANNEL_NAME_LENGTH = 128
     CHANNEL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
 
-    ALLOWED_HANDLERS: ClassVar[Iterable[str]] = set()
+    ALLOWED_HANDLERS: Iterable[str] = set()
     ADDITIONAL_ALLOWED_HANDLERS: ClassVar[Iterable[str]] = []
     USE_WS_TOKEN = True
     RATE_LIMIT_ENABLED = True
@@ -164,6 +164,8 @@ class WebSocketView(View):
 
     permissions_required: ClassVar[Iterable[str]] = []  # ANY of these
     all_permissions_required: ClassVar[Iterable[str]] = []  # ALL of these
+
+    _handler: Callable[..., Any]
 
     def __init__(self, **kwargs: Any) -> None:
         self.api_gateway = kwargs.pop("api_gateway", None)
@@ -372,7 +374,10 @@ class WebSocketView(View):
             return HttpResponse(BODY_TOO_LARGE, status=413, content_type="text/plain")
         if self._body_error is not None:
             return _bad_request(INVALID_FORMAT)
-        if self.handler_selection_key not in self.body and self.route_selection_key not in self.body:
+        if (
+            self.handler_selection_key not in self.body
+            and self.route_selection_key not in self.body
+        ):
             return self.handler_selection_key_missing(request)
         return None
 
@@ -387,11 +392,12 @@ class WebSocketView(View):
 
     def check_handler(self, request: HttpRequest) -> HttpResponseBase | None:
         """An unknown handler falls back to :meth:`default`, when the view defines one."""
-        self._handler = self._select_handler()
-        if self._handler is None:
+        handler = self._select_handler()
+        if handler is None:
             if type(self).default is WebSocketView.default:
                 return _bad_request(UNKNOWN_HANDLER)
-            self._handler = self.default
+            handler = self.default
+        self._handler = handler
         return None
 
     def check_permissions(self, request: HttpRequest) -> HttpResponseBase | None:
@@ -546,7 +552,7 @@ class WebSocketView(View):
         )
         if user is None:
             return _bad_request(INVALID_TOKEN)
-        request.user = user
+        request.user = cast(Any, user)  # the stubs type request.user as the default User
         self._attempt_user = user
         return None
 
@@ -592,7 +598,9 @@ class WebSocketView(View):
 
     # -- $disconnect and messages -------------------------------------------------------------
 
-    def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
+    def disconnect(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase | None:
         """Mark the connection disconnected (idempotent; unknown connections answer 200)."""
         session = self.websocket_session
         if session is not None and session.user is not None:
