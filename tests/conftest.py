@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from django_aws_api_gateway_websockets.models import ApiGateway
 from django_aws_api_gateway_websockets.testing import GatewayCallbacks
+
+# `make test` selects "ci": enough examples to mean something, derandomised so CI is repeatable.
+hypothesis_settings.register_profile("ci", max_examples=2000, derandomize=True, deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=200, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture
