@@ -1,0 +1,56 @@
+"""The limits and timeouts of the local gateway, with API Gateway's defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+KIB = 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every limit is configurable so that tests can use small values.
+
+    Times are in seconds. ``0`` disables a rate limit.
+    """
+
+    #: A client frame larger than this closes the connection with 1009 (AWS: 32 KB).
+    max_frame_bytes: int = 32 * KIB
+    #: A client message (all frames of it) larger than this closes with 1009 (AWS: 128 KB).
+    max_message_bytes: int = 128 * KIB
+    #: No frame from the client for this long: close with 1001 (AWS: 10 minutes).
+    idle_timeout: float = 600.0
+    #: Connections are closed with 1001 after this long (AWS: 2 hours).
+    max_connection_age: float = 7200.0
+    #: Overrides every integration's own timeout (AWS: 29 s, from ``routes.py``) when set.
+    integration_timeout: float | None = None
+    #: New connections accepted per second; beyond it the handshake gets 429 (AWS: 500).
+    connections_per_second: int = 500
+    #: Management API calls per second; beyond it 429 ``LimitExceededException`` (0: no limit).
+    management_requests_per_second: int = 0
+    #: Injected delay before every Management API call, imitating the round trip to AWS.
+    management_latency_ms: float = 0.0
+    #: The largest PostToConnection body (AWS: 128 KB); larger ones get 413.
+    max_post_bytes: int = 128 * KIB
+    #: Bytes queued for a client beyond which PostToConnection answers 429.
+    max_client_buffer_bytes: int = 1024 * KIB
+    #: How long a closing handshake may take before the socket is dropped.
+    close_timeout: float = 5.0
+    #: Integration requests in flight at once (0: no limit). A single-threaded backend, or
+    #: an in-memory SQLite test database, may want 1. AWS has no such limit.
+    backend_concurrency: int = 0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is not None and value < 0:
+                raise ValueError(f"{f.name} must not be negative")
+        for name in ("max_frame_bytes", "max_message_bytes", "idle_timeout", "max_connection_age"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} must be positive")
+
+    def replace(self, **changes: Any) -> Limits:
+        """A copy with ``changes`` applied (``None`` values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
