@@ -1,0 +1,227 @@
+"""The machinery of one provisioning run: changes, progress, errors, records.
+
+A :class:`Run` walks a gateway's resources step by step. Every mutation is a :class:`Change`;
+in a dry run (``plan``) changes are only collected, otherwise each is reported to the progress
+callback, carried out, and the ids it returns are written to the gateway's row at once, so a
+run that stops part way leaves the row true to what exists and the next run resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.utils import timezone
+
+from .. import models
+
+if TYPE_CHECKING:
+    from ..models import ApiGateway
+
+T = TypeVar("T")
+
+Action = Literal["create", "update", "delete"]
+#: What a progress callback is told: a change is about to start, is done, or failed.
+Event = Literal["start", "done", "failed"]
+Progress = Callable[[Event, "Change"], None]
+
+#: Shown instead of the gateway secret wherever a value could contain it.
+REDACTED = "***"
+#: The longest AWS error message repeated in our own messages.
+_MAX_REASON = 300
+
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to one AWS resource (or to the gateway's row, for the secret)."""
+
+    action: Action
+    resource: str
+    name: str
+    details: tuple[str, ...] = ()
+
+    @property
+    def step(self) -> str:
+        """The step's name, as used in progress lines and error messages."""
+        return f"{self.action} {self.resource} {self.name}".strip()
+
+    def __str__(self) -> str:
+        text = f"{_SYMBOLS[self.action]} {self.step}"
+        if self.details:
+            text += f" ({'; '.join(self.details)})"
+        return text
+
+
+@dataclass
+class Result:
+    """What a plan, apply or teardown found or did for one gateway."""
+
+    operation: str
+    gateway: ApiGateway
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def summary(self) -> str:
+        """One line: how many changes of each kind."""
+        if not self.changes:
+            return "no changes"
+        counts = {
+            action: sum(1 for c in self.changes if c.action == action)
+            for action in ("create", "update", "delete")
+        }
+        parts = [f"{n} to {action}" for action, n in counts.items() if n]
+        if self.operation != "plan":
+            parts = [p.replace(" to ", " ").replace("create", "created") for p in parts]
+            parts = [p.replace("update", "updated").replace("delete", "deleted") for p in parts]
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        lines = [f"{self.operation} {self.gateway.api_name}: {self.summary()}"]
+        lines.extend(f"  {change}" for change in self.changes)
+        return "\n".join(lines)
+
+
+class ProvisioningError(Exception):
+    """A step failed. ``step`` names it; ``reason`` says why (never the gateway secret);
+    ``done`` lists the changes made before it."""
+
+    def __init__(self, step: str, reason: str, done: list[Change] | None = None) -> None:
+        self.step = step
+        self.reason = reason
+        self.done = list(done or [])
+        super().__init__(f"{step} failed: {reason}")
+
+
+def error_code(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "") or "ClientError")
+    return type(error).__name__
+
+
+def is_not_found(error: BaseException) -> bool:
+    return isinstance(error, ClientError) and error_code(error) in {
+        "NotFoundException",
+        "NoSuchHostedZone",
+    }
+
+
+class Run:
+    """One pass over a gateway's resources (see the module docstring)."""
+
+    def __init__(
+        self,
+        gateway: ApiGateway,
+        *,
+        operation: str,
+        dry_run: bool,
+        progress: Progress | None = None,
+        client: Any = None,
+    ) -> None:
+        self.gateway = gateway
+        self.dry_run = dry_run
+        self.progress = progress
+        self.result = Result(operation, gateway)
+        # Both clients come from the (patchable) factory at call time.
+        self.api = client if client is not None else models.get_boto3_client("apigatewayv2")
+        self._route53: Any = None
+
+    @property
+    def route53(self) -> Any:
+        if self._route53 is None:
+            self._route53 = models.get_boto3_client("route53")
+        return self._route53
+
+    @property
+    def changes(self) -> list[Change]:
+        return self.result.changes
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        secret = self.gateway.secret
+        return text.replace(secret, REDACTED) if secret else text
+
+    def reason(self, error: BaseException) -> str:
+        """Why ``error`` happened, in one line without the secret."""
+        if isinstance(error, ClientError):
+            message = str(error.response.get("Error", {}).get("Message", "") or "")
+            operation = getattr(error, "operation_name", "") or "an AWS call"
+            text = f"AWS returned {error_code(error)} for {operation}"
+            if message:
+                text += f": {message}"
+        else:
+            text = f"{type(error).__name__}: {error}"
+        text = self.redact(" ".join(text.split()))
+        return text if len(text) <= _MAX_REASON else f"{text[: _MAX_REASON - 1]}…"
+
+    def fail(self, step: str, reason: str) -> ProvisioningError:
+        return ProvisioningError(step, self.redact(reason), self.changes[:-1])
+
+    # -- reading and changing ------------------------------------------------------------------
+
+    def read(self, step: str, call: Callable[[], T], *, missing_ok: bool = False) -> T | None:
+        """Run a read-only call; ``None`` when ``missing_ok`` and AWS says it does not exist."""
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as error:
+            if missing_ok and is_not_found(error):
+                return None
+            raise ProvisioningError(step, self.reason(error), list(self.changes)) from error
+
+    def items(self, step: str, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated apigatewayv2 ``Get*`` call."""
+        token: str | None = None
+        while True:
+            page_kwargs = dict(kwargs, NextToken=token) if token else kwargs
+            page = self.read(step, partial(getattr(self.api, operation), **page_kwargs))
+            assert page is not None
+            yield from page.get("Items", [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def change(self, change: Change, call: Callable[[], T]) -> T | None:
+        """Record ``change``; unless this is a dry run, report it and carry it out."""
+        self.changes.append(change)
+        if self.dry_run:
+            return None
+        self._report("start", change)
+        try:
+            result = call()
+        except (ClientError, BotoCoreError) as error:
+            self._report("failed", change)
+            raise ProvisioningError(change.step, self.reason(error), self.changes[:-1]) from error
+        except ProvisioningError:
+            self._report("failed", change)
+            raise
+        self._report("done", change)
+        return result
+
+    def _report(self, event: Event, change: Change) -> None:
+        if self.progress is not None:
+            self.progress(event, change)
+
+    def record(self, **fields: Any) -> None:
+        """Write ``fields`` to the gateway's row now (without validating or touching the other
+        columns), and to the instance. Nothing is written in a dry run."""
+        if self.dry_run:
+            return
+        for name, value in fields.items():
+            setattr(self.gateway, name, value)
+        now = timezone.now()
+        self.gateway.updated_on = now
+        type(self.gateway).objects.filter(pk=self.gateway.pk).update(updated_on=now, **fields)
+
+    # -- ARNs ----------------------------------------------------------------------------------
+
+    def apigateway_arn(self, path: str) -> str:
+        partition = getattr(self.api.meta, "partition", "aws") or "aws"
+        return f"arn:{partition}:apigateway:{self.api.meta.region_name}::{path}"
