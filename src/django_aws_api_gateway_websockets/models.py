@@ -208,11 +208,11 @@ class ApiGateway(models.Model):
         create_custom_domain(self)
 
     def deploy_api(self, client: Any) -> None:
-        """Create a deployment of the stage and record its id."""
-        res = client.create_deployment(
-            ApiId=self.api_id, Description=self.stage_description, StageName=self.stage_name
-        )
-        self.deployment_id = res["DeploymentId"]
+        """Create a deployment of the stage and record its id (its description records what it
+        serves, so that provisioning's plan can tell when the stage needs a new one)."""
+        from .provisioning import deploy
+
+        deploy(self, client)
 
 
 class ApiGatewayAdditionalRoute(models.Model):
