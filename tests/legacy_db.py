@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WHEEL_DIR = ROOT / ".cache" / "legacy-wheels"
 FETCH_SCRIPT = "scripts/fetch-legacy-wheels.sh"
 ALLOW_MISSING_ENV = "WEBSOCKETS_ALLOW_NO_LEGACY"
+#: The versions tests/test_migrations.py builds databases with (the script's default list).
+LEGACY_VERSIONS = ("4.0.0", "3.0.3", "3.0.0")
 #: Table names the existing package's 3.0.x releases used for these two models.
 LEGACY_TABLES = {
     "websocket_tokens": f"{APP}_websockettoken",
@@ -56,14 +58,23 @@ class DriverError(AssertionError):
     """The driver subprocess failed; the message carries its output."""
 
 
-def wheel_for(version: str) -> Path | None:
+def wheel_for(version: str, wheel_dir: Path = WHEEL_DIR) -> Path | None:
     """The downloaded wheel of the existing package at ``version``, if any."""
-    found = sorted(WHEEL_DIR.glob(f"django_aws_api_gateway_websockets-{version}-*.whl"))
+    found = sorted(wheel_dir.glob(f"django_aws_api_gateway_websockets-{version}-*.whl"))
     return found[0] if found else None
 
 
-def missing_wheels(versions: Sequence[str]) -> list[str]:
-    return [version for version in versions if wheel_for(version) is None]
+def missing_wheels_message(
+    versions: Sequence[str] = LEGACY_VERSIONS, wheel_dir: Path = WHEEL_DIR
+) -> str | None:
+    """Why the upgrade tests cannot run (what to do about it), or ``None`` when they can."""
+    missing = [version for version in versions if wheel_for(version, wheel_dir) is None]
+    if not missing:
+        return None
+    return (
+        f"Wheels of the existing package ({', '.join(missing)}) are missing from {wheel_dir}: "
+        f"run {FETCH_SCRIPT} (or set {ALLOW_MISSING_ENV}=1 to skip the tests that need them)."
+    )
 
 
 def unpack_wheel(version: str, dest: Path) -> Path:
@@ -236,6 +247,31 @@ def do_dump() -> dict[str, list[dict[str, Any]]]:
     return {model._meta.label_lower: list(model.objects.order_by("pk").values()) for model in found}
 
 
+def do_insert() -> dict[str, int]:
+    """One new row per model of ours, as an application would (checks the id sequences of
+    renamed tables); returns the new primary keys."""
+    apps = _current_apps()
+    user = apps.get_model("auth", "User").objects.create(username="carol", password="!")
+    models = {model._meta.model_name: model for model in apps.get_app_config(APP).get_models()}
+    gateway = models["apigateway"].objects.create(api_name="New Gateway")
+    rows = {
+        "apigateway": gateway,
+        "apigatewayadditionalroute": models["apigatewayadditionalroute"].objects.create(
+            api_gateway=gateway, name="New", route_key="new", integration_url="https://e.com/n"
+        ),
+        "websocketsession": models["websocketsession"].objects.create(
+            connection_id="conn-new=", user=user, api_gateway=gateway
+        ),
+        "websockettoken": models["websockettoken"].objects.create(
+            token="f" * 64, user=user, session_key="u" * 32
+        ),
+        "connectionratelimit": models["connectionratelimit"].objects.create(
+            ip_address="198.51.100.7", user=user
+        ),
+    }
+    return {name: row.pk for name, row in rows.items()}
+
+
 def do_report() -> dict[str, Any]:
     """What the tests assert on: schema, applied migrations, pending plan, checks."""
     from django.core import checks
@@ -254,7 +290,7 @@ def do_report() -> dict[str, Any]:
             columns = {
                 info.name: {
                     "type": str(info.type_code),
-                    "size": info.internal_size,
+                    "size": [info.display_size, info.internal_size, info.precision, info.scale],
                     "null": bool(info.null_ok),
                 }
                 for info in introspection.get_table_description(cursor, table)
@@ -348,6 +384,7 @@ ACTIONS: dict[str, Callable[..., Any]] = {
     "seed": do_seed,
     "dump": do_dump,
     "report": do_report,
+    "insert": do_insert,
     "state": do_state,
     "sql": do_sql,
     "count": do_count,

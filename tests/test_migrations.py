@@ -19,9 +19,15 @@ from typing import Any
 import pytest
 
 from tests import legacy_db
-from tests.legacy_db import ALLOW_MISSING_ENV, APP, FETCH_SCRIPT, LEGACY_INDEXES, LEGACY_TABLES
+from tests.legacy_db import (
+    ALLOW_MISSING_ENV,
+    APP,
+    FETCH_SCRIPT,
+    LEGACY_INDEXES,
+    LEGACY_TABLES,
+    LEGACY_VERSIONS,
+)
 
-LEGACY_VERSIONS = ("4.0.0", "3.0.3", "3.0.0")
 OUR_MIGRATIONS = {
     "0001_initial",
     "0002_rename_author_websocketsession_user",
@@ -65,19 +71,20 @@ class Step:
     fake: bool = False
 
 
+def require_legacy_wheels(wheel_dir: Path) -> None:
+    """Fail, telling what to run, when the wheels are missing (skip if the env var allows)."""
+    message = legacy_db.missing_wheels_message(LEGACY_VERSIONS, wheel_dir)
+    if message is None:
+        return
+    if os.environ.get(ALLOW_MISSING_ENV) == "1":
+        pytest.skip(message)
+    pytest.fail(message, pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def legacy_packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The old releases, unpacked; fails (or skips, when allowed) without the wheels."""
-    missing = legacy_db.missing_wheels(LEGACY_VERSIONS)
-    if missing:
-        message = (
-            f"Wheels of the existing package {', '.join(missing)} are missing from "
-            f"{legacy_db.WHEEL_DIR}: run {FETCH_SCRIPT} (or set {ALLOW_MISSING_ENV}=1 to skip "
-            "the tests that need them)."
-        )
-        if os.environ.get(ALLOW_MISSING_ENV) == "1":
-            pytest.skip(message)
-        pytest.fail(message, pytrace=False)
+    require_legacy_wheels(legacy_db.WHEEL_DIR)
     dest = tmp_path_factory.mktemp("legacy-packages")
     return {version: legacy_db.unpack_wheel(version, dest) for version in LEGACY_VERSIONS}
 
@@ -114,6 +121,7 @@ UPGRADE = [
     {"do": "dump"},
     {"do": "migrate"},
     {"do": "report"},
+    {"do": "insert"},
 ]
 
 
@@ -126,6 +134,7 @@ class Upgrade:
     rows: dict[str, list[dict[str, Any]]]
     second_output: str
     second_report: dict[str, Any]
+    inserted: dict[str, int]
 
     @classmethod
     def run(cls, database: str, work_dir: Path) -> Upgrade:
@@ -186,6 +195,9 @@ def assert_complete(upgrade: Upgrade, fresh: Upgrade) -> None:
     assert "No migrations to apply." in upgrade.second_output
     assert upgrade.second_report["schema"] == report["schema"]
     assert upgrade.second_report["applied"] == report["applied"]
+    assert E007 not in {check["id"] for check in report["checks"]}
+    for model, pk in upgrade.inserted.items():  # new rows get new ids, also in renamed tables
+        assert pk not in {row["id"] for row in upgrade.rows[f"{APP}.{model}"]}, model
 
 
 def assert_rows_kept(
@@ -201,6 +213,20 @@ def assert_rows_kept(
 
 
 # -- cases ----------------------------------------------------------------------------------------
+
+
+def test_missing_wheels_fail_with_instructions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ALLOW_MISSING_ENV, raising=False)
+    with pytest.raises(pytest.fail.Exception, match=FETCH_SCRIPT):
+        require_legacy_wheels(tmp_path)
+
+
+def test_missing_wheels_skip_when_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ALLOW_MISSING_ENV, "1")
+    with pytest.raises(pytest.skip.Exception, match=FETCH_SCRIPT):
+        require_legacy_wheels(tmp_path)
 
 
 def test_fresh_database(fresh: Upgrade) -> None:
