@@ -19,8 +19,9 @@ from django.db import migrations, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import ProjectState
 
-#: Index names (-> fields) that releases 3.0.0-3.0.4 of the existing package created; later
-#: releases use ``idx_websocket_tokens_used``, ``idx_ip_attempt_time``, ``idx_user_attempt_time``.
+#: Index names (-> fields) that the existing package's 0007 created (``websocket_t_*`` only in
+#: 3.0.0-3.0.2) and that its 0008 replaced by ``idx_websocket_tokens_used``,
+#: ``idx_ip_attempt_time`` and ``idx_user_attempt_time`` (3.0.3's 0008 only the first).
 TOKEN_LEGACY_INDEXES: dict[str, list[str]] = {
     "websocket_t_token_b1045e_idx": ["token", "used"],
     "websocket_t_created_c55db3_idx": ["created_at"],
