@@ -114,13 +114,8 @@ async def _post(
     connection = _find(gateway, api_id, connection_id)
     if connection is None:
         return _gone(connection_id)
-    transport = connection.transport
-    if (
-        transport is not None
-        and transport.get_write_buffer_size() > gateway.limits.max_client_buffer_bytes
-    ):
+    if gateway.buffered_bytes(connection) + len(data) > gateway.limits.max_client_buffer_bytes:
         return error(429, "LimitExceededException", "Client buffer full")
-    if not await gateway.send(connection, bytes(data)):
-        gateway.drop(connection)
+    if not gateway.send(connection, bytes(data)):
         return _gone(connection_id)
     return web.Response(status=200, headers={"x-amzn-RequestId": str(uuid.uuid4())})

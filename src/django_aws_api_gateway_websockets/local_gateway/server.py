@@ -115,6 +115,8 @@ class Connection:
     opened: float = field(default_factory=time.monotonic)
     last_active: float = field(default_factory=time.monotonic)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    outbox: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
+    queued_bytes: int = 0
     #: Set once the gateway stops treating the connection as open (Management API: 410).
     gone: bool = False
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -285,10 +287,11 @@ class LocalGateway:
         if "/@connections/" in raw_path:
             return await management_api.handle(self, request, raw_path)
         spec = self._gateway_for_path(request.path)
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        if raw_path == "/" and request.method in ("GET", "HEAD") and not upgrade:
+            return web.Response(text=self._index(), content_type="text/plain")
         if spec is not None and request.method == "GET":
             return await self._websocket(request, spec)
-        if raw_path == "/" and request.method in ("GET", "HEAD"):
-            return web.Response(text=self._index(), content_type="text/plain")
         return _json_response(404, {"message": "Not Found"})
 
     def _gateway_for_path(self, path: str) -> GatewaySpec | None:
@@ -389,9 +392,12 @@ class LocalGateway:
             last_active_at=now,
         )
         self.connections[connection_id] = connection
+        writer = asyncio.ensure_future(self._writer(connection))
         try:
             await self._receive(connection)
         finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
             await self._finish(connection)
         return ws
 
@@ -536,7 +542,7 @@ class LocalGateway:
         elif result.outcome == "unreachable" or result.status >= 500:
             await self._send_error(connection, INTERNAL_ERROR, request_id)
         elif route.two_way and result.body:
-            await self.send(connection, result.body)
+            self.send(connection, result.body)
 
     async def _send_error(self, connection: Connection, message: str, request_id: str) -> None:
         frame = {
@@ -544,24 +550,40 @@ class LocalGateway:
             "connectionId": connection.connection_id,
             "requestId": request_id,
         }
-        await self.send(connection, json.dumps(frame).encode())
+        self.send(connection, json.dumps(frame).encode())
 
-    async def send(self, connection: Connection, data: bytes) -> bool:
-        """Send ``data`` to the client as one frame (text when it is UTF-8, else binary).
-        ``False`` when the socket is gone."""
-        ws = connection.ws
-        if ws.closed:
+    def send(self, connection: Connection, data: bytes) -> bool:
+        """Queue ``data`` for the client as one frame (text when it is UTF-8, else binary), in
+        order; ``False`` when the socket is gone. A slow client never blocks the caller."""
+        if connection.gone or connection.ws.closed:
             return False
-        try:
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                await ws.send_bytes(data)
-            else:
-                await ws.send_str(text)
-        except (ConnectionError, RuntimeError):
-            return False
+        connection.outbox.put_nowait(data)
+        connection.queued_bytes += len(data)
         return True
+
+    def buffered_bytes(self, connection: Connection) -> int:
+        """Bytes waiting to reach the client: queued frames and the socket's write buffer."""
+        transport = connection.transport
+        pending = transport.get_write_buffer_size() if transport is not None else 0
+        return connection.queued_bytes + pending
+
+    async def _writer(self, connection: Connection) -> None:
+        """Write queued frames to the client, one at a time."""
+        ws = connection.ws
+        while True:
+            data = await connection.outbox.get()
+            connection.queued_bytes -= len(data)
+            if ws.closed:
+                continue
+            try:
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    await ws.send_bytes(data)
+                else:
+                    await ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                self.drop(connection)
 
     # -- integration requests -------------------------------------------------------------------
 
