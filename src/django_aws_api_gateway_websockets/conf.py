@@ -27,6 +27,31 @@ def _str_list(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
 
 
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _one_of(*choices: str) -> Callable[[Any], bool]:
+    def valid(value: Any) -> bool:
+        return value in choices
+
+    return valid
+
+
+def _callable_path(value: Any) -> bool:
+    """``None``, or the dotted path of a callable that imports."""
+    if value is None:
+        return True
+    if not isinstance(value, str) or "." not in value:
+        return False
+    from django.utils.module_loading import import_string
+
+    try:
+        return callable(import_string(value))
+    except ImportError:
+        return False
+
+
 @dataclass(frozen=True)
 class Option:
     """One key of ``settings.WEBSOCKETS``."""
@@ -49,8 +74,26 @@ OPTIONS: Mapping[str, Option] = {
     "allowed_origin_hosts": Option((), _str_list, "a list of host names"),
     # The existing package's substring Host-in-Origin comparison. Weakens the check; warned about.
     "legacy_origin_substring_match": Option(False, _bool, "True or False", legacy=True),
-    # Connections posted to at once by send_message on a queryset.
+    # Connections posted to at once by send_message on a queryset (threads of the boto3 path).
     "send_concurrency": Option(32, _positive_int, "a positive integer"),
+    # Which transport send_message uses: "auto" (the lean one whenever it can be used: the
+    # client factory is not replaced and the client's configuration is one it honours),
+    # "lean" (the same, but a configuration it cannot honour is logged), or "boto3".
+    "send_transport": Option(
+        "auto", _one_of("auto", "lean", "boto3"), 'one of "auto", "lean", "boto3"'
+    ),
+    # Requests in flight at once on the lean transport (it is not limited by threads).
+    "lean_in_flight": Option(256, _positive_int, "a positive integer"),
+    # Attempts per connection when API Gateway throttles (429) or a connection breaks.
+    "send_max_attempts": Option(4, _positive_int, "a positive integer"),
+    # Backoff before retry n: a random delay in [0, min(max, base * 2**(n-1))] seconds.
+    "send_retry_base_delay": Option(0.05, _positive_number, "a positive number of seconds"),
+    "send_retry_max_delay": Option(2.0, _positive_number, "a positive number of seconds"),
+    # Dotted path of a callable handed each chunk of send_message_later (a Broadcast), e.g. to
+    # enqueue a task; None delivers at once, in the caller's thread.
+    "broadcast_dispatcher": Option(None, _callable_path, "None or the dotted path of a callable"),
+    # Connections per Broadcast handed to the dispatcher.
+    "broadcast_chunk_size": Option(5000, _positive_int, "a positive integer"),
 }
 
 
@@ -102,6 +145,35 @@ class Settings:
     @property
     def send_concurrency(self) -> int:
         return int(self.option("send_concurrency"))
+
+    @property
+    def send_transport(self) -> str:
+        return str(self.option("send_transport"))
+
+    @property
+    def lean_in_flight(self) -> int:
+        return int(self.option("lean_in_flight"))
+
+    @property
+    def send_max_attempts(self) -> int:
+        return int(self.option("send_max_attempts"))
+
+    @property
+    def send_retry_base_delay(self) -> float:
+        return float(self.option("send_retry_base_delay"))
+
+    @property
+    def send_retry_max_delay(self) -> float:
+        return float(self.option("send_retry_max_delay"))
+
+    @property
+    def broadcast_dispatcher(self) -> str | None:
+        value = self.option("broadcast_dispatcher")
+        return str(value) if value else None
+
+    @property
+    def broadcast_chunk_size(self) -> int:
+        return int(self.option("broadcast_chunk_size"))
 
     # -- AWS -------------------------------------------------------------------------------------
 

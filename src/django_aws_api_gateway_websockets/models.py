@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from . import messaging
 from .aws import connect_url, get_boto3_client, get_region_name, management_endpoint
@@ -36,6 +36,7 @@ __all__ = [
     "WebSocketSession",
     "WebSocketSessionQuerySet",
     "WebSocketToken",
+    "deliver_broadcast",
     "get_boto3_client",
     "get_region_name",
 ]
@@ -255,37 +256,109 @@ class ApiGatewayAdditionalRoute(models.Model):
 class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
     """Adds :meth:`send_message` to every queryset of sessions."""
 
+    def _targets(self) -> tuple[list[tuple[str, str]], list[messaging.Outcome]]:
+        """``(connection_id, endpoint)`` of the connected rows, read with their gateways in one
+        query, and a failed outcome for each row without a usable gateway."""
+        rows = self.filter(connected=True).values_list(
+            "connection_id",
+            "api_gateway_id",
+            "api_gateway__api_name",
+            "api_gateway__api_id",
+            "api_gateway__api_endpoint",
+            "api_gateway__stage_name",
+        )
+        endpoints: dict[int, str | None] = {}
+        targets: list[tuple[str, str]] = []
+        missing: list[messaging.Outcome] = []
+        for connection_id, gateway_id, name, api_id, api_endpoint, stage in rows:
+            if gateway_id is not None and gateway_id not in endpoints:
+                gateway = ApiGateway(
+                    pk=gateway_id,
+                    api_name=name,
+                    api_id=api_id,
+                    api_endpoint=api_endpoint,
+                    stage_name=stage,
+                )
+                try:
+                    endpoints[gateway_id] = management_endpoint(gateway)
+                except (ValueError, RuntimeError):
+                    endpoints[gateway_id] = None
+            endpoint = endpoints.get(gateway_id) if gateway_id is not None else None
+            if endpoint is None:
+                missing.append(messaging.Outcome(connection_id, "failed", error="NoEndpoint"))
+            else:
+                targets.append((connection_id, endpoint))
+        return targets, missing
+
+    def _send_encoded(self, message: str) -> SendResult:
+        targets, outcomes = self._targets()
+        return _deliver(targets, message, outcomes)
+
     def send_message(self, data: Any) -> SendResult:
         """Send ``data`` (JSON-encoded) to every connected session of the queryset, concurrently.
 
         Returns the successful responses as a list (a :class:`~.messaging.SendResult`, whose
         ``outcomes``, ``sent``, ``gone`` and ``failed`` tell what happened to each connection).
-        Connections API Gateway reports gone are marked disconnected in one update; any other
-        failure is reported, never raised, and does not stop the rest.
+        Connections API Gateway reports gone are marked disconnected in one update; throttled
+        posts are retried with backoff; any other failure is reported, never raised, and does
+        not stop the rest. One query reads the rows with their gateways.
+        """
+        return self._send_encoded(messaging.encode(data))
+
+    def send_message_later(self, data: Any) -> list[Any]:
+        """Hand the broadcast to ``WEBSOCKETS["broadcast_dispatcher"]``, in
+        :class:`~.messaging.Broadcast` chunks of ``broadcast_chunk_size`` connections, and
+        return what the dispatcher returned for each chunk.
+
+        The recipients are the rows connected now (one query); the message is encoded and
+        size-checked now. With no dispatcher configured each chunk is delivered at once, in
+        this thread, by :func:`deliver_broadcast` (the list then holds its ``SendResult`` objects).
+        See ``docs/messaging.md`` for Celery, RQ, Django tasks or a thread.
         """
         message = messaging.encode(data)
-        rows = list(self.filter(connected=True).values_list("connection_id", "api_gateway_id"))
-        gateway_ids = {gateway_id for _, gateway_id in rows if gateway_id is not None}
-        endpoints: dict[int, str] = {}
-        for gateway in ApiGateway.objects.filter(pk__in=gateway_ids):
-            try:
-                endpoints[gateway.pk] = management_endpoint(gateway)
-            except (ValueError, RuntimeError):
-                continue
-        outcomes: list[messaging.Outcome] = []
-        targets: list[tuple[str, str]] = []
-        for connection_id, gateway_id in rows:
-            endpoint = endpoints.get(gateway_id) if gateway_id is not None else None
-            if endpoint is None:
-                outcomes.append(messaging.Outcome(connection_id, "failed", error="NoEndpoint"))
-            else:
-                targets.append((connection_id, endpoint))
-        outcomes.extend(
-            messaging.fan_out(targets, message, management_client, conf.send_concurrency)
+        ids = list(self.filter(connected=True).values_list("connection_id", flat=True))
+        dispatcher = broadcast_dispatcher()
+        size = conf.broadcast_chunk_size
+        return [
+            dispatcher(messaging.Broadcast(message, tuple(ids[start : start + size])))
+            for start in range(0, len(ids), size)
+        ]
+
+
+def _deliver(
+    targets: list[tuple[str, str]], message: str, outcomes: list[messaging.Outcome]
+) -> SendResult:
+    # get_boto3_client is looked up here, at call time, so a patched one is what is used.
+    outcomes.extend(messaging.deliver(targets, message, get_boto3_client))
+    result = SendResult(outcomes)
+    WebSocketSession.mark_disconnected(result.gone)
+    return result
+
+
+def deliver_broadcast(job: messaging.Broadcast | Mapping[str, Any]) -> SendResult:
+    """Deliver a :class:`~.messaging.Broadcast` (or its ``to_dict()``): what a background
+    worker calls. Connections closed since the broadcast was made are skipped."""
+    broadcast = messaging.Broadcast.from_dict(job)
+    ids = broadcast.connection_ids
+    targets: list[tuple[str, str]] = []
+    outcomes: list[messaging.Outcome] = []
+    for start in range(0, len(ids), _UPDATE_BATCH):
+        chunk = WebSocketSession.objects.get_queryset().filter(
+            connection_id__in=ids[start : start + _UPDATE_BATCH]
         )
-        result = SendResult(outcomes)
-        WebSocketSession.mark_disconnected(result.gone)
-        return result
+        more_targets, missing = chunk._targets()
+        targets.extend(more_targets)
+        outcomes.extend(missing)
+    return _deliver(targets, broadcast.message, outcomes)
+
+
+def broadcast_dispatcher() -> Callable[[messaging.Broadcast], Any]:
+    """The callable ``send_message_later`` hands each chunk to (``deliver_broadcast`` unless
+    ``WEBSOCKETS["broadcast_dispatcher"]`` names another)."""
+    path = conf.broadcast_dispatcher
+    if path is None:
+        return deliver_broadcast
+    return cast("Callable[[messaging.Broadcast], Any]", import_string(path))
 
 
 class WebSocketSessionManager(models.Manager["WebSocketSession"]):
@@ -294,6 +367,9 @@ class WebSocketSessionManager(models.Manager["WebSocketSession"]):
 
     def send_message(self, data: Any) -> SendResult:
         return self.get_queryset().send_message(data)
+
+    def send_message_later(self, data: Any) -> list[Any]:
+        return self.get_queryset().send_message_later(data)
 
 
 class WebSocketSession(models.Model):
@@ -357,21 +433,24 @@ class WebSocketSession(models.Model):
         return count
 
     def send_message(self, data: Any) -> Any:
-        """Post ``data`` (JSON-encoded) to this connection and return boto3's response.
+        """Post ``data`` (JSON-encoded) to this connection and return the Management API's
+        response (boto3's, or the same shape from the lean transport).
 
         ``ValueError`` above :data:`MAX_MESSAGE_SIZE`. When API Gateway says the connection is
-        gone the session is marked disconnected and ``None`` is returned; other client errors
-        are raised.
+        gone the session is marked disconnected and ``None`` is returned; throttling is retried
+        with backoff; other errors are raised (``ClientError`` and botocore's exceptions).
         """
         message = messaging.encode(data)
         if self.api_gateway is None:
             raise ValueError(f"WebSocketSession {self.connection_id} has no API Gateway")
-        client = management_client(management_endpoint(self.api_gateway))
-        try:
-            return client.post_to_connection(Data=message, ConnectionId=self.connection_id)
-        except ClientError as error:
-            if messaging.error_code(error) != "GoneException":
-                raise
+        endpoint = management_endpoint(self.api_gateway)
+        [outcome] = messaging.deliver([(self.connection_id, endpoint)], message, get_boto3_client)
+        if outcome.status == "sent":
+            return outcome.response
+        if outcome.status == "failed":
+            if outcome.exception is not None:
+                raise outcome.exception
+            raise RuntimeError(f"post_to_connection failed: {outcome.error}")  # pragma: no cover
         self.connected = False
         type(self).mark_disconnected([self.connection_id])
         return None
