@@ -70,6 +70,8 @@ class StubBackend:
             if not self.condition.wait_for(lambda: predicate(self.requests), timeout):
                 raise AssertionError(f"backend never saw it; got {[r.path for r in self.requests]}")
 
+    stop: Callable[[], None] = lambda: None
+
     def of_route(self, route: str) -> list[Recorded]:
         with self.condition:
             return [r for r in self.requests if r.route == route]
@@ -82,7 +84,7 @@ def stub_backend() -> Iterator[StubBackend]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
@@ -111,14 +113,23 @@ def stub_backend() -> Iterator[StubBackend]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
+    stopped: list[bool] = []
+
+    def stop() -> None:
+        """Take the backend down (idempotent)."""
+        if not stopped:
+            stopped.append(True)
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+    stub.stop = stop
     try:
         yield stub
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        stop()
 
 
 def free_port() -> int:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import contextlib
 import socket
 import struct
 import time
@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from .conftest import RunningGateway, StubBackend, free_port, stub_gateway_row
+from .conftest import RunningGateway, free_port, stub_gateway_row
 
 API = "stubapi123"
 
@@ -43,7 +43,7 @@ def abort(ws: ClientConnection) -> None:
 def http(method: str, url: str, data: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, data=data, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         with error:
@@ -261,12 +261,16 @@ def test_message_backend_failures_send_error_frames(stub_gateway, stub_backend):
         assert json.loads(bystander.recv(timeout=5)) == {"ok": 1}
 
 
-def test_message_backend_down(run_gateway, stub_backend):
-    running = run_gateway(stub_gateway_row(f"http://127.0.0.1:{free_port()}", target_base_endpoint=None))
-    # no $connect route (no base endpoint) -> accepted; $default missing too -> Forbidden
-    with ws_connect(running) as ws:
+def test_backend_going_down_mid_connection(stub_gateway, stub_backend):
+    with ws_connect(stub_gateway) as ws:
+        stub_backend.stop()
         ws.send("{}")
-        assert json.loads(ws.recv(timeout=5))["message"] == "Forbidden"
+        assert json.loads(ws.recv(timeout=5))["message"] == "Internal server error"
+        ws.send("{}")
+        assert json.loads(ws.recv(timeout=5))["message"] == "Internal server error"
+    # the $disconnect that could not be delivered is reported for the sweep
+    stub_gateway.wait_events("disconnect")
+    assert stub_gateway.thread.call(stub_gateway.gateway.pop_failed_disconnects)
 
 
 def test_message_to_unreachable_default(run_gateway, stub_backend, db):

@@ -48,9 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     limits = parser.add_argument_group("limits (API Gateway's defaults)")
     limits.add_argument("--max-frame-bytes", type=int, default=DEFAULTS.max_frame_bytes)
     limits.add_argument("--max-message-bytes", type=int, default=DEFAULTS.max_message_bytes)
-    limits.add_argument(
-        "--idle-timeout", type=float, default=DEFAULTS.idle_timeout, help="seconds"
-    )
+    limits.add_argument("--idle-timeout", type=float, default=DEFAULTS.idle_timeout, help="seconds")
     limits.add_argument(
         "--max-connection-age", type=float, default=DEFAULTS.max_connection_age, help="seconds"
     )

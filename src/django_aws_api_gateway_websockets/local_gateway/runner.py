@@ -80,9 +80,7 @@ class GatewayThread:
 
         return self.run(wrapper(), timeout)
 
-    def wait_for(
-        self, predicate: Callable[[LocalGateway], bool], timeout: float = 10.0
-    ) -> bool:
+    def wait_for(self, predicate: Callable[[LocalGateway], bool], timeout: float = 10.0) -> bool:
         """Poll ``predicate(gateway)`` on the loop until it is true; ``False`` on timeout."""
         deadline = time.monotonic() + timeout
         while True:

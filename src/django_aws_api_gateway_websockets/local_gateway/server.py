@@ -75,6 +75,8 @@ class BackendResult:
     status: int = 0
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds the integration request took.
+    duration: float = 0.0
 
     @property
     def accepted(self) -> bool:
@@ -95,6 +97,8 @@ class Event:
     route_key: str = ""
     status: int = 0
     detail: str = ""
+    #: Seconds the integration request took.
+    duration: float = 0.0
     at: float = field(default_factory=time.monotonic)
 
 
@@ -154,6 +158,8 @@ class LocalGateway:
 
     ``limits`` may be replaced at any time; each check reads the current value.
     ``forwarded_proto`` is sent as ``X-Forwarded-Proto`` (``https`` behind a TLS proxy).
+    ``backend_keep_alive`` reuses connections to the backend (faster with gunicorn, slower
+    with Django's development server).
     """
 
     def __init__(
@@ -165,11 +171,13 @@ class LocalGateway:
         limits: Limits | None = None,
         forwarded_proto: str = "http",
         event_history: int = 10000,
+        backend_keep_alive: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.limits = limits or Limits()
         self.forwarded_proto = forwarded_proto
+        self.backend_keep_alive = backend_keep_alive
         self.gateways: dict[str, GatewaySpec] = {}
         self.connections: dict[str, Connection] = {}
         self.events: deque[Event] = deque(maxlen=event_history)
@@ -218,7 +226,10 @@ class LocalGateway:
         """Listen (on ``port``; with 0, on a free port that :attr:`port` then holds)."""
         self._session = aiohttp.ClientSession(
             cookie_jar=aiohttp.DummyCookieJar(),
-            connector=aiohttp.TCPConnector(limit=0),
+            # Django's development server (and pytest-django's live server) answers a request
+            # on a kept-alive connection ~40 ms late (its two writes meet our delayed ACK), so
+            # by default every integration request opens a connection, as urllib does.
+            connector=aiohttp.TCPConnector(limit=0, force_close=not self.backend_keep_alive),
             skip_auto_headers=("User-Agent", "Content-Type"),
         )
         app = web.Application(client_max_size=max(self.limits.max_post_bytes, 1) * 8)
@@ -352,7 +363,16 @@ class LocalGateway:
                 query=request.query_string,
             )
             result = await self._integrate(route, context, b"", client_headers=request.headers)
-            self._record(Event("connect", connection_id, "$connect", result.status, result.outcome))
+            self._record(
+                Event(
+                    "connect",
+                    connection_id,
+                    "$connect",
+                    result.status,
+                    result.outcome,
+                    result.duration,
+                )
+            )
             if result.outcome == "timeout":
                 return _json_response(504, {"message": TIMED_OUT})
             if result.outcome == "unreachable" or result.status >= 500:
@@ -491,7 +511,12 @@ class LocalGateway:
         result = await self._integrate(route, context, b"")
         self._record(
             Event(
-                "disconnect", connection.connection_id, "$disconnect", result.status, result.outcome
+                "disconnect",
+                connection.connection_id,
+                "$disconnect",
+                result.status,
+                result.outcome,
+                result.duration,
             )
         )
         if not result.accepted:
@@ -535,7 +560,14 @@ class LocalGateway:
         )
         result = await self._integrate(route, context, text.encode("utf-8"))
         self._record(
-            Event("message", connection.connection_id, route_key, result.status, result.outcome)
+            Event(
+                "message",
+                connection.connection_id,
+                route_key,
+                result.status,
+                result.outcome,
+                result.duration,
+            )
         )
         if result.outcome == "timeout":
             await self._send_error(connection, TIMED_OUT, request_id)
@@ -624,6 +656,7 @@ class LocalGateway:
         session = self._session
         if session is None:
             return BackendResult("unreachable")
+        started = time.monotonic()
         try:
             async with session.post(
                 url,
@@ -633,12 +666,18 @@ class LocalGateway:
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 payload = await response.read()
-                return BackendResult("ok", response.status, payload, dict(response.headers))
+                return BackendResult(
+                    "ok",
+                    response.status,
+                    payload,
+                    dict(response.headers),
+                    time.monotonic() - started,
+                )
         except asyncio.TimeoutError:
-            return BackendResult("timeout")
+            return BackendResult("timeout", duration=time.monotonic() - started)
         except (aiohttp.ClientError, OSError, ValueError) as error:
             logger.warning("integration %s unreachable: %s", url, error)
-            return BackendResult("unreachable")
+            return BackendResult("unreachable", duration=time.monotonic() - started)
 
     def _headers(
         self,
