@@ -1,0 +1,96 @@
+"""The demo's smoke test: log in, open a room, connect, exchange messages, receive pushes.
+
+Run by ``scripts/demo.sh --smoke`` once Django and the local gateway are up; uses only what the
+``[local]`` extra installs (aiohttp). Exit status 0 and ``smoke OK`` when everything worked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import json
+import re
+import sys
+from typing import Any
+
+import aiohttp
+
+TIMEOUT = 15.0
+
+
+async def receive(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    """The next message of type ``kind`` (others, e.g. pushes from elsewhere, are skipped)."""
+    while True:
+        message = await ws.receive(timeout=TIMEOUT)
+        if message.type is not aiohttp.WSMsgType.TEXT:
+            raise RuntimeError(f"socket closed while waiting for {kind}: {message}")
+        data: dict[str, Any] = json.loads(message.data)
+        if data.get("type") == kind:
+            return data
+        if "message" in data and "type" not in data:
+            raise RuntimeError(f"gateway error: {data}")
+
+
+async def smoke(base: str, username: str, password: str, room: str) -> None:
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1, as a browser keeps them
+    async with aiohttp.ClientSession(cookie_jar=jar, timeout=timeout) as session:
+        async with session.get(f"{base}/login/") as response:
+            page = await response.text()
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if csrf is None:
+            raise RuntimeError("no CSRF token on the login page")
+        form = {"username": username, "password": password, "csrfmiddlewaretoken": csrf[1]}
+        async with session.post(f"{base}/login/", data=form, headers={"Referer": base}) as response:
+            if "/login/" in str(response.url):
+                raise RuntimeError("login failed")
+        async with session.get(f"{base}/room/{room}/") as response:
+            page = await response.text()
+        found = re.search(r'data-websocket-url="([^"]+)"', page)
+        if found is None:
+            raise RuntimeError("the room page has no WebSocket URL: is the gateway running?")
+        websocket_url = html.unescape(found[1])
+        csrf_token = re.search(r'csrf: "([^"]+)"', page)
+        assert csrf_token is not None
+        headers = {"X-CSRFToken": csrf_token[1], "Referer": base}
+        async with session.post(f"{base}/ws-token/", headers=headers) as response:
+            token = (await response.json())["token"]
+        print(f"connecting to {websocket_url}")
+        async with session.ws_connect(
+            f"{websocket_url}&ws_token={token}", origin=base, compress=15, timeout=timeout
+        ) as ws:
+            await ws.send_str(json.dumps({"action": "chat", "handler": "whoami"}))
+            me = await receive(ws, "whoami")
+            print(f"connected as {me['user']} ({me['connectionId']}) in #{me['room']}")
+            await ws.send_str(json.dumps({"action": "chat", "handler": "say", "text": "hello"}))
+            line = await receive(ws, "message")
+            assert line["text"] == "hello", line
+            print(f"room broadcast received: {line['user']}: {line['text']}")
+            for scope in ("connection", "user", "channel", "everyone"):
+                form = {"scope": scope, "channel": room, "connection_id": me["connectionId"]}
+                async with session.post(f"{base}/push/", data=form, headers=headers) as response:
+                    sent = (await response.json())["sent"]
+                push = await receive(ws, "push")
+                assert push["scope"] == scope and sent >= 1, (push, sent)
+                print(f"push to {scope} received")
+    print("smoke OK")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--username", default="demo")
+    parser.add_argument("--password", default="demo")
+    parser.add_argument("--room", default="lobby")
+    args = parser.parse_args()
+    try:
+        asyncio.run(smoke(args.url.rstrip("/"), args.username, args.password, args.room))
+    except Exception as error:
+        print(f"smoke FAILED: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
