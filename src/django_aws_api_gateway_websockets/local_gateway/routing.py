@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_BODY_PREFIX = "$request.body."
+_BODY_PREFIX = "$request.body"
 _TEMPLATE_PART = re.compile(r"\$\{request\.body\.([^}]+)\}")
 _BRACKET = re.compile(r"\[['\"]?([^\]'\"]+)['\"]?\]")
 
@@ -74,8 +74,9 @@ class RouteSelector:
                 position = match.end()
             literals.append(expression[position:])
             return cls(expression, tuple(literals), tuple(paths))
-        if expression.startswith(_BODY_PREFIX):
-            return cls(expression, ("", ""), (_path(expression[len(_BODY_PREFIX) :]),))
+        rest = expression[len(_BODY_PREFIX) :]
+        if expression.startswith(_BODY_PREFIX) and rest[:1] in (".", "[") and _path(rest):
+            return cls(expression, ("", ""), (_path(rest),))
         # Not an expression over the body: every message goes to $default.
         return cls(expression, (), ())
 
