@@ -83,10 +83,12 @@ def management_endpoint(gateway: ApiGateway) -> str:
 def connect_url(gateway: ApiGateway, channel_name: str = "") -> str | None:
     """The URL a browser opens to connect, or ``None`` while the gateway has no address.
 
-    A custom domain wins (``wss://domain/``); otherwise the gateway's own endpoint and stage,
-    keeping its scheme (``wss://`` on AWS, ``ws://`` for a local gateway).
+    A custom domain wins (``wss://domain/``) unless a local gateway serves the row (its
+    ``ws://`` endpoint); otherwise the gateway's own endpoint and stage, keeping its scheme
+    (``wss://`` on AWS, ``ws://`` for a local gateway).
     """
-    if gateway.domain_name:
+    served_locally = (gateway.api_endpoint or "").startswith("ws://")
+    if gateway.domain_name and not served_locally:
         url = f"wss://{gateway.domain_name}/"
     elif gateway.api_endpoint:
         stage = quote(gateway.stage_name or "production", safe="")
