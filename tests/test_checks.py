@@ -140,3 +140,20 @@ def test_gateway_secret_check_is_quiet_when_all_have_one() -> None:
 @pytest.mark.django_db
 def test_no_legacy_tables() -> None:
     assert checks.check_legacy_tables(databases=["default"]) == []
+
+
+@pytest.mark.django_db
+def test_migrations_from_another_release_stop_migrate() -> None:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    assert checks.check_foreign_migrations(databases=["default"]) == []
+    recorder = MigrationRecorder(connection)
+    recorder.record_applied(checks.APP_LABEL, "0012_apigateway_provisioning_status")
+    [message] = checks.check_foreign_migrations(databases=["default"])
+    assert message.id == "aws_websockets.E008"
+    assert "0012_apigateway_provisioning_status" in message.msg
+    with pytest.raises(SystemCheckError, match="E008"):
+        call_command("migrate", verbosity=0, skip_checks=False)

@@ -12,6 +12,8 @@
 - ``aws_websockets.W004``: a legacy mode that weakens a check is on
 - ``aws_websockets.W005``: gateways without a secret (database check)
 - ``aws_websockets.E007``: a legacy table beside the current one (database check)
+- ``aws_websockets.E008``: applied migrations of this app that this package does not have
+  (a database from another release, e.g. the existing package's 4.1; database check)
 """
 
 from __future__ import annotations
@@ -228,4 +230,37 @@ def check_legacy_tables(
                         id=f"{PREFIX}.E007",
                     )
                 )
+    return messages
+
+
+APP_LABEL = "django_aws_api_gateway_websockets"
+
+
+@register(Tags.database)
+def check_foreign_migrations(
+    databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Migrations recorded as applied that this package does not ship come from another release;
+    migrating on top of them would leave columns no code fills. ``migrate`` stops on this."""
+    from django.db.migrations.loader import MigrationLoader
+
+    messages: list[CheckMessage] = []
+    for alias in databases or []:
+        try:
+            loader = MigrationLoader(connections[alias], ignore_no_migrations=True)
+        except DatabaseError:
+            continue
+        known = {name for app, name in loader.disk_migrations if app == APP_LABEL}
+        applied = {name for app, name in loader.applied_migrations if app == APP_LABEL}
+        unknown = sorted(applied - known)
+        if unknown:
+            messages.append(
+                Error(
+                    f"Database {alias!r} has migrations of {APP_LABEL} applied that this package "
+                    f"does not have: {', '.join(unknown)}.",
+                    hint="They come from another release of the package (the existing package's "
+                    "4.1 adds 0010-0015). See docs/upgrading.md, 'Databases from release 4.1'.",
+                    id=f"{PREFIX}.E008",
+                )
+            )
     return messages
