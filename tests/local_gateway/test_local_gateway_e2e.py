@@ -364,3 +364,18 @@ class Crowd:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join()
             self.loop.close()
+
+
+def test_custom_domain_row_connects_locally_and_stale_endpoint_is_cleared(local_gateway, gateway):
+    ApiGateway.objects.filter(pk=gateway.pk).update(
+        domain_name="ws.example.com", api_endpoint="ws://127.0.0.1:1/left-by-a-killed-gateway"
+    )
+    gateway.refresh_from_db()
+    local_gateway.serve(gateway)
+    gateway.refresh_from_db()
+    url = gateway.websocket_url("room")
+    assert url == local_gateway.url(gateway, channel="room")
+    local_gateway.close()
+    gateway.refresh_from_db()
+    assert gateway.api_endpoint == ""
+    assert gateway.websocket_url() == "wss://ws.example.com/"

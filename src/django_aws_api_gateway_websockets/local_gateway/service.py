@@ -5,8 +5,9 @@ the server, and points each row's ``api_endpoint`` at it (``ws://host:port/<api_
 ``send_message`` and ``websocket_url`` reach the local gateway with no other change. On
 :meth:`~LocalGatewayService.close` it closes every socket (firing ``$disconnect``), marks
 disconnected the connections whose ``$disconnect`` Django did not accept, and gives each row
-back the ``api_endpoint`` it had (unless something else changed it meanwhile). The ``api_id``
-it generated stays, so the connect URL is the same on the next start.
+back the ``api_endpoint`` it had (unless something else changed it meanwhile; a ``ws://``
+endpoint left by a local gateway that was killed is cleared instead). The ``api_id`` it
+generated stays, so the connect URL is the same on the next start.
 
 This is the only module of the local gateway that uses the ORM, and only from the thread that
 calls it (never from the server's event loop).
@@ -148,7 +149,10 @@ class LocalGatewayService:
             ensure_api_id(gateway)
             spec = spec_for_gateway(gateway, self.backend_url)
             endpoint = f"{self.public_url}/{spec.api_id}"
-            previous = gateway.api_endpoint
+            previous = gateway.api_endpoint or ""
+            if previous.startswith("ws://"):
+                # Left by a local gateway that did not stop cleanly (AWS's are wss://).
+                previous = ""
             if not any(a.pk == gateway.pk for a in self.attachments):
                 self.attachments.append(Attachment(gateway.pk, spec.api_id, previous, endpoint))
             ApiGateway.objects.filter(pk=gateway.pk).update(
@@ -198,11 +202,6 @@ class LocalGatewayService:
             f"  connect:         {self.connect_url(spec.api_id)}",
             f"  Management API:  {management_endpoint(gateway)}/@connections/{{connectionId}}",
         ]
-        if gateway.domain_name:
-            lines.append(
-                f"  note: websocket_url() gives wss://{gateway.domain_name}/ while the row has a "
-                "custom domain; connect to the URL above"
-            )
         for route in spec.routes.values():
             lines.append(f"  {route.route_key:<16} -> {route.uri}")
         if not spec.routes:
