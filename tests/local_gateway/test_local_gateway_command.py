@@ -3,6 +3,7 @@ serving, and a clean stop that sends $disconnect and gives the rows their endpoi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
@@ -13,6 +14,7 @@ import time
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from django_aws_api_gateway_websockets.local_gateway import cli
@@ -93,7 +95,9 @@ def test_serves_until_stopped(live_server, browser, settings):
                 outcome["reply"] = json.loads(ws.recv(timeout=10))
                 outcome["endpoint"] = url
                 stop.set()
-                ws.recv(timeout=10)  # the gateway closes the socket when it stops
+                with contextlib.suppress(ConnectionClosed):
+                    ws.recv(timeout=10)  # the gateway closes the socket when it stops
+                outcome["close_code"] = ws.close_code
         except BaseException as error:  # reported by the main thread
             outcome["error"] = error
             stop.set()
@@ -106,6 +110,7 @@ def test_serves_until_stopped(live_server, browser, settings):
     if "error" in outcome:
         raise outcome["error"]
     assert outcome.get("reply") == {"echo": "via command", "user": "alice"}, (outcome, out.text())
+    assert outcome["close_code"] == 1001
     text = out.text()
     assert "Local API Gateway listening on http://127.0.0.1:" in text
     assert "Management API:  http://127.0.0.1:" in text and "/@connections/{connectionId}" in text
