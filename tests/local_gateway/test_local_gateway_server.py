@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import struct
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -400,3 +401,39 @@ def test_handshake_errors(stub_gateway):
     assert status == 404
     status, _, body = http("GET", f"{stub_gateway.management_url}/")
     assert status == 200 and b"/stubapi123/production" in body
+
+
+def test_client_leaving_during_connect_still_gets_disconnect(stub_gateway, stub_backend):
+    """Django accepted the connection after the client gave up: Django hears $disconnect."""
+    stub_backend.behaviour = lambda r: (200, "{}", {}, 0.5 if r.route == "connect" else 0.0)
+    with pytest.raises(TimeoutError):
+        ws_connect(stub_gateway, open_timeout=0.1)
+    stub_backend.wait(lambda rs: any(r.route == "disconnect" for r in rs))
+    (connect_request,) = stub_backend.of_route("connect")
+    (disconnect_request,) = stub_backend.of_route("disconnect")
+    assert disconnect_request.headers["connectionId"] == connect_request.headers["connectionId"]
+    assert stub_gateway.connection_ids() == []
+
+
+def test_stopping_gateway_refuses_and_disconnects_pending_connects(stub_backend, run_gateway):
+    running = run_gateway(stub_gateway_row(stub_backend.url))
+    stub_backend.behaviour = lambda r: (200, "{}", {}, 0.4 if r.route == "connect" else 0.0)
+    with ws_connect(running) as open_socket:
+        outcome: list[object] = []
+
+        def late_client() -> None:
+            try:
+                with ws_connect(running):
+                    outcome.append("accepted")
+            except InvalidStatus as error:
+                outcome.append(error.response.status_code)
+
+        thread = threading.Thread(target=late_client)
+        thread.start()
+        stub_backend.wait(lambda rs: len([r for r in rs if r.route == "connect"]) == 2)
+        running.thread.stop()
+        thread.join(10)
+        with pytest.raises(ConnectionClosed):
+            open_socket.recv(timeout=5)
+    assert outcome == [503]
+    assert len(stub_backend.of_route("disconnect")) == 2

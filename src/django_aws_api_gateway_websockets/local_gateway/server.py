@@ -386,8 +386,7 @@ class LocalGateway:
             protocol = result.headers.get("Sec-WebSocket-Protocol")
             if protocol:
                 protocols = tuple(p.strip() for p in protocol.split(",") if p.strip())
-        if self._stopping:
-            return _json_response(503, {"message": "Service Unavailable"})
+        connected_at = datetime.now(timezone.utc)
         ws = FrameLimitedWebSocketResponse(
             max_frame_bytes=limits.max_frame_bytes,
             # aiohttp refuses a message of exactly max_msg_size bytes.
@@ -397,8 +396,6 @@ class LocalGateway:
             compress=False,
             timeout=limits.close_timeout,
         )
-        await ws.prepare(request)
-        now = datetime.now(timezone.utc)
         connection = Connection(
             connection_id=connection_id,
             gateway=spec,
@@ -408,9 +405,20 @@ class LocalGateway:
             user_agent=user_agent,
             headers=request.headers,
             query=request.query_string,
-            connected_at=now,
-            last_active_at=now,
+            connected_at=connected_at,
+            last_active_at=connected_at,
         )
+        if self._stopping:
+            # Django accepted the connection: tell it the connection is gone.
+            await self._disconnect(connection)
+            return _json_response(503, {"message": "Service Unavailable"})
+        try:
+            await ws.prepare(request)
+        except (ConnectionError, RuntimeError, OSError):
+            # The client left while Django was deciding.
+            self._record(Event("closed", connection_id, status=1006))
+            await self._disconnect(connection)
+            raise
         self.connections[connection_id] = connection
         writer = asyncio.ensure_future(self._writer(connection))
         try:
@@ -508,7 +516,11 @@ class LocalGateway:
             headers=connection.headers,
             query=connection.query,
         )
-        result = await self._integrate(route, context, b"")
+        try:
+            result = await self._integrate(route, context, b"")
+        except asyncio.CancelledError:
+            self.failed_disconnects.add(connection.connection_id)
+            raise
         self._record(
             Event(
                 "disconnect",
@@ -670,7 +682,7 @@ class LocalGateway:
                     "ok",
                     response.status,
                     payload,
-                    dict(response.headers),
+                    CIMultiDict(response.headers),
                     time.monotonic() - started,
                 )
         except asyncio.TimeoutError:
@@ -708,7 +720,7 @@ class LocalGateway:
 
 
 def _content_type(headers: Mapping[str, str]) -> str:
-    value = headers.get("Content-Type") or headers.get("content-type") or "text/plain"
+    value = headers.get("Content-Type") or "text/plain"
     return value.split(";", 1)[0].strip() or "text/plain"
 
 
