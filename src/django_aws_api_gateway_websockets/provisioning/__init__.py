@@ -111,8 +111,9 @@ def _legacy_errors() -> Iterator[None]:
         yield
     except ProvisioningError as error:
         cause = error.__cause__
-        if isinstance(cause, ClientError | BotoCoreError | ValidationError):
-            cause.add_note(f"django_aws_api_gateway_websockets: {error}")
+        if isinstance(cause, ClientError | BotoCoreError | ValidationError | KeyError):
+            if hasattr(cause, "add_note"):  # Python 3.11+
+                cause.add_note(f"django_aws_api_gateway_websockets: {error}")
             raise cause from None
         raise ValueError(str(error)) from None
 

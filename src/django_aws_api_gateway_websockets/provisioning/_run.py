@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
@@ -21,7 +21,6 @@ from .. import models
 if TYPE_CHECKING:
     from ..models import ApiGateway
 
-T = TypeVar("T")
 
 Action = Literal["create", "update", "delete"]
 #: What a progress callback is told: a change is about to start, is done, or failed.
@@ -100,6 +99,17 @@ class ProvisioningError(Exception):
         super().__init__(f"{step} failed: {reason}")
 
 
+def as_dict(value: Any) -> dict[str, Any] | None:
+    """A boto3 response as a dict; ``None`` for anything else."""
+    return dict(value) if isinstance(value, dict) else None
+
+
+def text(response: dict[str, Any] | None, key: str) -> str:
+    """``response[key]`` when it is a string, else ``""``."""
+    value = (response or {}).get(key)
+    return value if isinstance(value, str) else ""
+
+
 def error_code(error: BaseException) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", "") or "ClientError")
@@ -167,10 +177,13 @@ class Run:
 
     # -- reading and changing ------------------------------------------------------------------
 
-    def read(self, step: str, call: Callable[[], T], *, missing_ok: bool = False) -> T | None:
-        """Run a read-only call; ``None`` when ``missing_ok`` and AWS says it does not exist."""
+    def read(
+        self, step: str, call: Callable[[], Any], *, missing_ok: bool = False
+    ) -> dict[str, Any] | None:
+        """Run a read-only call; ``None`` when ``missing_ok`` and AWS says it does not exist
+        (or when the answer is not a response at all, as from an unconfigured test double)."""
         try:
-            return call()
+            return as_dict(call())
         except (ClientError, BotoCoreError) as error:
             if missing_ok and is_not_found(error):
                 return None
@@ -181,15 +194,18 @@ class Run:
         token: str | None = None
         while True:
             page_kwargs = dict(kwargs, NextToken=token) if token else kwargs
-            page = self.read(step, partial(getattr(self.api, operation), **page_kwargs))
-            assert page is not None
-            yield from page.get("Items", [])
-            token = page.get("NextToken")
-            if not token:
+            page = self.read(step, partial(getattr(self.api, operation), **page_kwargs)) or {}
+            found = page.get("Items")
+            if isinstance(found, list):
+                yield from (dict(item) for item in found if isinstance(item, dict))
+            next_token = page.get("NextToken")
+            if not isinstance(next_token, str) or not next_token or next_token == token:
                 return
+            token = next_token
 
-    def change(self, change: Change, call: Callable[[], T]) -> T | None:
-        """Record ``change``; unless this is a dry run, report it and carry it out."""
+    def change(self, change: Change, call: Callable[[], Any]) -> dict[str, Any] | None:
+        """Record ``change``; unless this is a dry run, report it, carry it out and return the
+        response (``None`` in a dry run)."""
         self.changes.append(change)
         if self.dry_run:
             return None
@@ -203,11 +219,20 @@ class Run:
             self._report("failed", change)
             raise
         self._report("done", change)
-        return result
+        return as_dict(result) or {}
 
     def _report(self, event: Event, change: Change) -> None:
         if self.progress is not None:
             self.progress(event, change)
+
+    def created_id(self, response: dict[str, Any], key: str, change: Change) -> str:
+        """The id AWS returned for a created resource; a failed step when there is none."""
+        value = text(response, key)
+        if not value:
+            raise ProvisioningError(
+                change.step, f"AWS answered without {key}", self.changes[:-1]
+            ) from KeyError(key)
+        return value
 
     def record(self, **fields: Any) -> None:
         """Write ``fields`` to the gateway's row now (without validating or touching the other

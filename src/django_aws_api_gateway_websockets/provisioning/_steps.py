@@ -23,7 +23,7 @@ from ..routes import (
     Route,
     gateway_description,
 )
-from ._run import Change, ProvisioningError, Run
+from ._run import Change, ProvisioningError, Run, as_dict, text
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
@@ -167,13 +167,14 @@ def converge_api(run: Run, desired: Gateway) -> bool:
             if not run.dry_run:
                 gateway.additional_routes.update(deployed=False)
     if live is None:
+        change = Change(
+            "create",
+            "API",
+            desired.name,
+            ("WEBSOCKET", f"route selection {desired.route_selection_expression}"),
+        )
         created = run.change(
-            Change(
-                "create",
-                "API",
-                desired.name,
-                ("WEBSOCKET", f"route selection {desired.route_selection_expression}"),
-            ),
+            change,
             lambda: run.api.create_api(
                 ApiKeySelectionExpression=desired.api_key_selection_expression,
                 Description=desired.description,
@@ -186,7 +187,8 @@ def converge_api(run: Run, desired: Gateway) -> bool:
         )
         if created is None:
             return False
-        run.record(api_id=created["ApiId"], api_endpoint=created.get("ApiEndpoint", ""))
+        api_id = run.created_id(created, "ApiId", change)
+        run.record(api_id=api_id, api_endpoint=text(created, "ApiEndpoint"))
         return True
     diffs = _diff("name", live.get("Name"), desired.name)
     diffs += _diff("description", live.get("Description") or "", desired.description)
@@ -260,11 +262,11 @@ def converge_route(
     live_integration = integrations.get(integration_id)
     kwargs = integration_kwargs(route.integration)
     if live_integration is None:
-        created = run.change(
-            Change("create", "integration", key, (f"uri {route.integration.uri}",)),
-            lambda: run.api.create_integration(ApiId=api_id, **kwargs),
+        change = Change("create", "integration", key, (f"uri {route.integration.uri}",))
+        created = run.change(change, lambda: run.api.create_integration(ApiId=api_id, **kwargs))
+        integration_id = (
+            run.created_id(created, "IntegrationId", change) if created is not None else "(new)"
         )
-        integration_id = created["IntegrationId"] if created else "(new)"
         changed = True
     else:
         diffs = _integration_diff(live_integration, route.integration)
@@ -280,15 +282,13 @@ def converge_route(
     wanted = route_kwargs(route, integration_id)
     route_id = ""
     if live_route is None:
-        created = run.change(
-            Change("create", "route", key, ("two-way",) if route.two_way else ()),
-            lambda: run.api.create_route(ApiId=api_id, **wanted),
-        )
-        route_id = created["RouteId"] if created else ""
+        change = Change("create", "route", key, ("two-way",) if route.two_way else ())
+        created = run.change(change, lambda: run.api.create_route(ApiId=api_id, **wanted))
+        route_id = run.created_id(created, "RouteId", change) if created is not None else ""
         changed = True
         responses: list[dict[str, Any]] = []
     else:
-        route_id = live_route["RouteId"]
+        route_id = text(live_route, "RouteId")
         diffs = _route_diff(live_route, route, integration_id)
         if diffs:
             run.change(
@@ -323,9 +323,9 @@ def converge_route(
 
 def _live_routes(run: Run) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     api_id = run.gateway.api_id
-    routes = {r["RouteKey"]: r for r in run.items("read routes", "get_routes", ApiId=api_id)}
+    routes = {text(r, "RouteKey"): r for r in run.items("read routes", "get_routes", ApiId=api_id)}
     integrations = {
-        i["IntegrationId"]: i
+        text(i, "IntegrationId"): i
         for i in run.items("read integrations", "get_integrations", ApiId=api_id)
     }
     return routes, integrations
@@ -349,7 +349,7 @@ def converge_routes(run: Run, desired: Gateway, api_exists: bool) -> bool:
     for key, live in sorted(live_routes.items()):
         if key in wanted_keys:
             continue
-        route_id = live["RouteId"]
+        route_id = text(live, "RouteId")
         run.change(
             Change("delete", "route", key, ("not in the description",)),
             partial(run.api.delete_route, ApiId=api_id, RouteId=route_id),
@@ -383,8 +383,11 @@ def upsert_one_route(run: Run, route: Route) -> bool:
 def deploy(run: Run, desired: Gateway) -> str:
     """Create a deployment of the stage (its description records the fingerprint); record and
     return its id."""
+    change = Change(
+        "create", "deployment", desired.stage.name, (f"config {desired.fingerprint()}",)
+    )
     created = run.change(
-        Change("create", "deployment", desired.stage.name, (f"config {desired.fingerprint()}",)),
+        change,
         lambda: run.api.create_deployment(
             ApiId=run.gateway.api_id,
             Description=deployment_description(desired.stage.description, desired.fingerprint()),
@@ -393,8 +396,9 @@ def deploy(run: Run, desired: Gateway) -> str:
     )
     if created is None:
         return ""
-    run.record(deployment_id=created["DeploymentId"])
-    return str(created["DeploymentId"])
+    deployment_id = run.created_id(created, "DeploymentId", change)
+    run.record(deployment_id=deployment_id)
+    return deployment_id
 
 
 def converge_stage(
@@ -406,7 +410,9 @@ def converge_stage(
     api_id = run.gateway.api_id
     stages: dict[str, dict[str, Any]] = {}
     if api_exists:
-        stages = {s["StageName"]: s for s in run.items("read stages", "get_stages", ApiId=api_id)}
+        stages = {
+            text(s, "StageName"): s for s in run.items("read stages", "get_stages", ApiId=api_id)
+        }
     live = stages.get(stage.name)
     if live is None:
         run.change(
@@ -486,12 +492,14 @@ def prune_deployments(run: Run, serving: dict[str, str]) -> None:
 
 
 def _domain_config(live: Mapping[str, Any]) -> dict[str, Any]:
-    configs = live.get("DomainNameConfigurations") or [{}]
-    return dict(configs[0])
+    configs = live.get("DomainNameConfigurations")
+    if isinstance(configs, list) and configs and isinstance(configs[0], dict):
+        return dict(configs[0])
+    return {}
 
 
 def _domain_arn(run: Run, live: Mapping[str, Any], domain_name: str) -> str:
-    return str(live.get("DomainNameArn") or run.apigateway_arn(f"/domainnames/{domain_name}"))
+    return text(dict(live), "DomainNameArn") or run.apigateway_arn(f"/domainnames/{domain_name}")
 
 
 def _alias_name(name: str) -> str:
@@ -517,10 +525,13 @@ def converge_domain(run: Run, desired: CustomDomain) -> None:
             run.record(custom_domain_created=False, api_mapping_id="", api_gateway_domain_name="")
 
         def create() -> dict[str, Any]:
-            created = dict(
-                run.api.create_domain_name(
-                    DomainName=name, DomainNameConfigurations=[configuration]
+            created = (
+                as_dict(
+                    run.api.create_domain_name(
+                        DomainName=name, DomainNameConfigurations=[configuration]
+                    )
                 )
+                or {}
             )
             if desired.tags:
                 run.api.tag_resource(
@@ -576,8 +587,9 @@ def converge_mapping(run: Run, desired: CustomDomain, domain_exists: bool) -> No
             list(run.changes),
         )
     if root is None:
+        change = Change("create", "API mapping", name, (f"stage {stage}",))
         created = run.change(
-            Change("create", "API mapping", name, (f"stage {stage}",)),
+            change,
             lambda: run.api.create_api_mapping(
                 ApiId=gateway.api_id,
                 ApiMappingKey=desired.mapping_key,
@@ -586,9 +598,9 @@ def converge_mapping(run: Run, desired: CustomDomain, domain_exists: bool) -> No
             ),
         )
         if created is not None:
-            run.record(api_mapping_id=created["ApiMappingId"])
+            run.record(api_mapping_id=run.created_id(created, "ApiMappingId", change))
         return
-    mapping_id = str(root["ApiMappingId"])
+    mapping_id = text(root, "ApiMappingId")
     if root.get("Stage") != stage:
         run.change(
             Change("update", "API mapping", name, tuple(_diff("stage", root.get("Stage"), stage))),
@@ -607,8 +619,9 @@ def _find_record(run: Run, zone_id: str, name: str) -> dict[str, Any] | None:
             HostedZoneId=zone_id, StartRecordName=name, StartRecordType="A", MaxItems="1"
         ),
     )
-    for record in (found or {}).get("ResourceRecordSets", []):
-        if _alias_name(record.get("Name", "")) == name and record.get("Type") == "A":
+    records = (found or {}).get("ResourceRecordSets")
+    for record in records if isinstance(records, list) else []:
+        if _alias_name(text(record, "Name")) == name and record.get("Type") == "A":
             return dict(record)
     return None
 
@@ -695,7 +708,7 @@ def delete_domain(run: Run, name: str, *, hosted_zone_id: str) -> None:
     for mapping in mappings:
         if mapping in others:
             continue
-        mapping_id = str(mapping["ApiMappingId"])
+        mapping_id = text(mapping, "ApiMappingId")
         run.change(
             Change("delete", "API mapping", name, (f"stage {mapping.get('Stage')}",)),
             partial(run.api.delete_api_mapping, ApiMappingId=mapping_id, DomainName=name),
@@ -783,16 +796,9 @@ def converge(run: Run, parts: frozenset[str] = ALL_PARTS) -> None:
         routes_changed = converge_routes(run, desired, api_exists)
         serving = converge_stage(run, desired, api_exists, routes_changed)
     else:
-        api_exists = (
-            run.read("read API", lambda: run.api.get_api(ApiId=gateway.api_id), missing_ok=True)
-            is not None
-        )
-        if not api_exists:
-            raise ProvisioningError(
-                "read API",
-                f"the API {gateway.api_id} recorded for this gateway does not exist: apply the "
-                "API first",
-            )
+        # The domain alone: the API is taken as recorded (if it is gone, creating the mapping
+        # fails with AWS's NotFoundException, naming that step).
+        api_exists = True
     if "domain" in parts:
         if desired.domain is not None:
             converge_domain(run, desired.domain)
