@@ -26,6 +26,7 @@ from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .admin_provisioning import PROVISIONING_ACTIONS
 from .conf import conf
 from .messaging import error_code
 from .models import (
@@ -240,7 +241,7 @@ class ApiGatewayAdmin(GatewayAdminBase):
     search_fields = ("api_name", "domain_name", "=api_id")
     date_hierarchy = "created_on"
     ordering = ("api_name",)
-    actions = (create_api_gateway, create_custom_domain)
+    actions = (create_api_gateway, create_custom_domain, *PROVISIONING_ACTIONS)
     inlines = (ApiGatewayAdditionalRouteInline,)
     formfield_overrides = URL_FIELD_OVERRIDES
     readonly_fields = (
