@@ -60,7 +60,9 @@ class Command(BaseCommand):
         if gateway.api_created:
             raise CommandError(
                 f"ApiGateway {gateway.api_name!r} (pk={gateway.pk}) is already created on AWS "
-                f"(api_id {gateway.api_id or 'unknown'}); there is nothing to do."
+                f"(api_id {gateway.api_id or 'unknown'}); there is nothing to do. To bring it "
+                "up to date with the row, run `manage.py provisionApiGateway apply --pk "
+                f"{gateway.pk}`."
             )
         if not gateway.target_base_endpoint:
             raise CommandError(
@@ -77,7 +79,7 @@ class Command(BaseCommand):
                 f"ApiGateway {gateway.api_name!r} (pk={gateway.pk}) is not valid: "
                 f"{'; '.join(error.messages)}. Correct it and run the command again."
             ) from None
-        except RuntimeError as error:  # no region configured (see get_region_name)
+        except (RuntimeError, ValueError) as error:  # no region; a row provisioning refuses
             raise CommandError(str(error)) from None
         self.stdout.write(
             self.style.SUCCESS(

@@ -35,7 +35,8 @@ class Command(BaseCommand):
         if gateway.custom_domain_created:
             raise CommandError(
                 f"{label} already has its custom domain {gateway.domain_name}; there is nothing "
-                "to do."
+                "to do. To bring it up to date with the row, run `manage.py provisionApiGateway "
+                f"apply --only domain --pk {gateway.pk}`."
             )
         if not gateway.api_created:
             raise CommandError(
@@ -63,9 +64,12 @@ class Command(BaseCommand):
             ) from None
         except RuntimeError as error:  # no region configured (see get_region_name)
             raise CommandError(str(error)) from None
+        dns = (
+            f"Its Route 53 alias record in zone {gateway.hosted_zone_id} points at "
+            f"{gateway.api_gateway_domain_name}."
+            if gateway.hosted_zone_id
+            else f"Point its DNS record at {gateway.api_gateway_domain_name}."
+        )
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Created custom domain {gateway.domain_name} for {label}. Point its DNS record "
-                f"at {gateway.api_gateway_domain_name}."
-            )
+            self.style.SUCCESS(f"Created custom domain {gateway.domain_name} for {label}. {dns}")
         )
