@@ -85,7 +85,9 @@ class Command(BaseCommand):
                 result = provisioning.apply(gateway, parts=parts, progress=self._progress)
                 self._print_done(result, "AWS already matched the gateway; nothing changed.")
             else:
-                self._teardown(gateway, label, dry_run=options["dry_run"], **options)
+                self._teardown(
+                    gateway, label, dry_run=options["dry_run"], interactive=options["interactive"]
+                )
         except ProvisioningError as error:
             done = len(error.done)
             raise CommandError(
@@ -97,7 +99,9 @@ class Command(BaseCommand):
             # Making the clients: no region, an unknown profile, no credentials.
             raise CommandError(f"{operation} could not start: {error}") from None
 
-    def _teardown(self, gateway: ApiGateway, label: str, *, dry_run: bool, **options: Any) -> None:
+    def _teardown(
+        self, gateway: ApiGateway, label: str, *, dry_run: bool, interactive: bool
+    ) -> None:
         if dry_run:
             self.stdout.write(f"Reading AWS for {label}...")
             result = provisioning.teardown(gateway, dry_run=True)
@@ -108,7 +112,7 @@ class Command(BaseCommand):
                 for change in result.changes:
                     self.stdout.write(f"  {change}")
             return
-        if options["interactive"]:
+        if interactive:
             answer = input(
                 f"This deletes the AWS resources of {label}. Type the api_name to confirm: "
             )
