@@ -77,6 +77,7 @@ def test_serves_until_stopped(live_server, browser, settings):
         "--api", "Served", "--port", "0", "--backend", live_server.url, "--backend-concurrency", "1"
     )
     out, stop, outcome = Output(), threading.Event(), {}
+    token = browser.quick_token()  # the ORM stays in this thread
 
     def client() -> None:
         try:
@@ -86,7 +87,7 @@ def test_serves_until_stopped(live_server, browser, settings):
                 time.sleep(0.02)
             url = next(line.split()[-1] for line in out.text().splitlines() if "connect:" in line)
             with connect(
-                f"{url}?ws_token={browser.quick_token()}",
+                f"{url}?ws_token={token}",
                 additional_headers={"Cookie": browser.cookie},
                 origin=live_server.url,
                 open_timeout=10,

@@ -30,15 +30,21 @@ if TYPE_CHECKING:
     from ..models import ApiGateway
 
 
+#: Integration requests in flight at once in tests: the live server is Django's development
+#: server, a thread (and a database connection) per request, with a listen backlog of 10.
+TEST_BACKEND_CONCURRENCY = 8
+
+
 def default_test_limits() -> Limits:
-    """AWS's limits, but integrations one at a time on an in-memory SQLite database (whose
-    single shared connection cannot serve the live server's threads at once)."""
+    """AWS's limits, with integrations to the live server :data:`TEST_BACKEND_CONCURRENCY` at
+    a time, and one at a time on an in-memory SQLite database (whose single connection the
+    live server's threads share)."""
     from django.db import connection
 
     in_memory = connection.vendor == "sqlite" and bool(
         connection.is_in_memory_db()  # type: ignore[attr-defined]
     )
-    return Limits(backend_concurrency=1 if in_memory else 0)
+    return Limits(backend_concurrency=1 if in_memory else TEST_BACKEND_CONCURRENCY)
 
 
 class LocalGatewayFixture(LocalGatewayService):
