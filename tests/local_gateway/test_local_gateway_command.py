@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import socket
 import json
 import subprocess
 import sys
@@ -136,3 +137,15 @@ def test_module_entry_point_help():
     assert result.returncode == 0, result.stderr
     for option in ("--api", "--host", "--port", "--latency-ms", "--idle-timeout", "--settings"):
         assert option in result.stdout
+
+
+def test_port_in_use_is_a_command_error_and_leaves_rows_alone():
+    ApiGateway.objects.create(api_name="Busy", target_base_endpoint="https://x.example/ws/")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(CommandError, match="address already in use"):
+            call_command("runwsgateway", "--port", str(port), stdout=io.StringIO())
+    gateway = ApiGateway.objects.get()
+    assert gateway.api_endpoint == ""

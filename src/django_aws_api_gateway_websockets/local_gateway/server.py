@@ -235,9 +235,16 @@ class LocalGateway:
         app = web.Application(client_max_size=max(self.limits.max_post_bytes, 1) * 8)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
+        try:
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+            await site.start()
+        except BaseException:
+            await self._runner.cleanup()
+            self._runner = None
+            await self._session.close()
+            self._session = None
+            raise
         addresses = self._runner.addresses
         if addresses:
             self.port = int(addresses[0][1])
