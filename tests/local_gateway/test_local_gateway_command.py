@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import socket
 import json
+import socket
 import subprocess
 import sys
 import threading
