@@ -66,3 +66,68 @@ def test_demo_script_smoke(tmp_path: Path) -> None:
     assert sessions == [(0,)]
     api_id, endpoint, secret = gateway
     assert len(api_id) == 10 and endpoint == "" and secret
+
+
+def test_module_entry_point_serves_and_stops_cleanly(tmp_path: Path) -> None:
+    """``python -m django_aws_api_gateway_websockets.local_gateway`` on the demo project:
+    the start-up lines, the row pointed at it while it runs, and SIGINT giving it back."""
+    import signal
+    import time
+
+    database = tmp_path / "demo.sqlite3"
+    env = {**os.environ, "DEMO_DB": str(database), "DJANGO_SETTINGS_MODULE": "demo.settings"}
+    example = ROOT / "example"
+    for command in (["migrate", "--noinput", "-v", "0"], ["setup_demo"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=example, env=env, check=True, timeout=120
+        )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "django_aws_api_gateway_websockets.local_gateway",
+            "--pythonpath",
+            str(example),
+            "--port",
+            str(port),
+            "--api",
+            "Demo",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Quit with CONTROL-C." in line:
+                break
+        assert any(f"connect:         ws://127.0.0.1:{port}/" in line for line in lines), lines
+        with sqlite3.connect(database) as db:
+            (endpoint,) = db.execute(
+                "SELECT api_endpoint FROM django_aws_api_gateway_websockets_apigateway"
+            ).fetchone()
+        db.close()
+        assert endpoint.startswith(f"ws://127.0.0.1:{port}/")
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, "".join(lines) + rest
+    assert "Local API Gateway stopped." in rest
+    with sqlite3.connect(database) as db:
+        (endpoint,) = db.execute(
+            "SELECT api_endpoint FROM django_aws_api_gateway_websockets_apigateway"
+        ).fetchone()
+    db.close()
+    assert endpoint == ""
