@@ -11,6 +11,7 @@ mode) the missing calls, with the behaviour AWS documents:
   ``DeploymentId``, as AWS does.
 - ``GetRouteResponses``, ``UpdateStage``, ``UpdateApiMapping`` and ``UpdateDomainName`` (moto
   raises ``NotImplementedError``).
+- In server mode, tagging a custom domain (``TagResource`` on its ARN) is routed.
 - ``GetDomainName``/``CreateDomainName`` return each configuration's ``ApiGatewayDomainName``
   and ``HostedZoneId`` (the alias target of the Route 53 record), which moto leaves out.
 """
@@ -38,7 +39,12 @@ REGION = "us-east-1"
 #: API Gateway's hosted zone for regional endpoints in us-east-1 (the alias target's zone).
 REGIONAL_ZONE_ID = "Z1UJRXOUMOOFQ8"
 
-_DEPLOYMENT_PATHS = {
+_EXTRA_PATHS = {
+    # Server mode decodes the ARN's %2F before routing; moto routes tags of APIs and VPC links
+    # that way, not of domain names.
+    "{0}/v2/tags/(?P<resource_arn_pt1>[^/]+)/domainnames/(?P<resource_arn_pt2>[^/]+)$": (
+        moto_responses.ApiGatewayV2Response.dispatch
+    ),
     "{0}/v2/apis/(?P<api_id>[^/]+)/deployments$": moto_responses.ApiGatewayV2Response.dispatch,
     "{0}/v2/apis/(?P<api_id>[^/]+)/deployments/(?P<deployment_id>[^/]+)$": (
         moto_responses.ApiGatewayV2Response.dispatch
@@ -147,7 +153,7 @@ def fill_moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
         "update_domain_name": _update_domain_name,
     }.items():
         monkeypatch.setattr(response, name, handler, raising=False)
-    for path, handler in _DEPLOYMENT_PATHS.items():
+    for path, handler in _EXTRA_PATHS.items():
         monkeypatch.setitem(moto_urls.url_paths, path, handler)
 
     stage_to_json = moto_models.Stage.to_json
