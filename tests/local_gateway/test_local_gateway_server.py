@@ -437,3 +437,38 @@ def test_stopping_gateway_refuses_and_disconnects_pending_connects(stub_backend,
             open_socket.recv(timeout=5)
     assert outcome == [503]
     assert len(stub_backend.of_route("disconnect")) == 2
+
+
+def test_service_marks_sessions_whose_disconnect_failed(stub_backend, db, monkeypatch):
+    """Django answered $disconnect with a 5xx: the service marks the row itself, and keeps
+    the ids for later while the database cannot be reached."""
+    from django.db import OperationalError
+
+    from django_aws_api_gateway_websockets.local_gateway import LocalGatewayService, service
+    from django_aws_api_gateway_websockets.models import WebSocketSession
+
+    stub_backend.behaviour = lambda r: (500 if r.route == "disconnect" else 200, "{}", {}, 0.0)
+    row = stub_gateway_row(stub_backend.url)
+    row.save()
+    local = LocalGatewayService(port=0)
+    try:
+        (spec,) = local.serve(row)
+        with connect(local.connect_url(spec.api_id), open_timeout=5):
+            (connection_id,) = local.thread.call(lambda: list(local.gateway.connections))
+            WebSocketSession.objects.create(connection_id=connection_id, api_gateway=row)
+        assert local.thread.wait_for(lambda g: bool(g.failed_disconnects), 5)
+
+        def database_down(ids):
+            raise OperationalError("database is down")
+
+        monkeypatch.setattr(service, "mark_disconnected", database_down)
+        assert local.sweep() == 0
+        monkeypatch.undo()
+        assert WebSocketSession.objects.get().connected
+        assert local.sweep() == 1
+        assert not WebSocketSession.objects.get().connected
+        assert local.sweep() == 0
+    finally:
+        local.close()
+    row.refresh_from_db()
+    assert row.api_endpoint == ""

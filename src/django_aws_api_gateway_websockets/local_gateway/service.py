@@ -16,6 +16,7 @@ calls it (never from the server's event loop).
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,6 +29,8 @@ from .server import LocalGateway
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
+
+logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
 
 
 @dataclass(frozen=True)
@@ -165,19 +168,44 @@ class LocalGatewayService:
         return specs
 
     def sweep(self) -> int:
-        """Mark disconnected the sessions whose ``$disconnect`` Django did not accept."""
+        """Mark disconnected the sessions whose ``$disconnect`` Django did not accept. When
+        the database cannot be reached they are kept for the next sweep."""
         if not self.thread.running:
             return 0
-        return mark_disconnected(self.thread.call(self.gateway.pop_failed_disconnects))
+        ids = self.thread.call(self.gateway.pop_failed_disconnects)
+        if not ids:
+            return 0
+        return self._mark(ids)
+
+    def _mark(self, ids: list[str]) -> int:
+        from django.db import DatabaseError, close_old_connections
+
+        close_old_connections()
+        try:
+            return mark_disconnected(ids)
+        except DatabaseError:
+            logger.warning("could not mark %d sessions disconnected yet", len(ids), exc_info=True)
+            if self.thread.running:
+                self.thread.call(functools.partial(self.gateway.failed_disconnects.update, ids))
+            else:
+                self.gateway.failed_disconnects.update(ids)
+            return 0
 
     def close(self, restore: bool = True) -> None:
         """Close every socket (firing ``$disconnect``), stop, mark what Django did not
         accept as disconnected, and (with ``restore``) give the rows their endpoint back."""
+        from django.db import DatabaseError
+
         if self.thread.running:
             self.thread.stop()
-        mark_disconnected(self.gateway.pop_failed_disconnects())
+        ids = self.gateway.pop_failed_disconnects()
+        if ids:
+            self._mark(ids)
         if restore:
-            self.restore_rows()
+            try:
+                self.restore_rows()
+            except DatabaseError:
+                logger.warning("could not give the rows their api_endpoint back", exc_info=True)
 
     def restore_rows(self) -> None:
         from django.utils import timezone
