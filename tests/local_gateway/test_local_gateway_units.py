@@ -74,10 +74,12 @@ def frame(length: int, opcode: int = 1, masked: bool = True) -> bytes:
     return head + (b"mask" if masked else b"") + b"x" * length
 
 
-@pytest.mark.parametrize("size", [0, 125, 126, 1000, 65535, 65536, 70000])
-def test_frame_scanner_sizes(size):
-    assert FrameScanner(limit=size).feed(frame(size)) is None
-    assert FrameScanner(limit=size - 1).feed(frame(size)) == size if size else True
+@pytest.mark.parametrize("size", [1, 125, 126, 1000, 65535, 65536, 70000])
+@pytest.mark.parametrize("masked", [True, False])
+def test_frame_scanner_sizes(size, masked):
+    assert FrameScanner(limit=size).feed(frame(size, masked=masked)) is None
+    assert FrameScanner(limit=size - 1).feed(frame(size, masked=masked)) == size
+    assert FrameScanner(limit=0).feed(frame(0, masked=masked)) is None
 
 
 def test_frame_scanner_follows_a_stream_fed_byte_by_byte():
