@@ -97,7 +97,13 @@ def test_create_from_nothing_then_plan_shows_no_changes(aws: Any, row: ApiGatewa
     assert aws.get_api(ApiId=row.api_id)["Description"] == "chat rooms"
 
     assert provisioning.plan(row).empty
-    assert provisioning.apply(row).empty  # re-running changes nothing
+    ApiGatewayAdditionalRoute.objects.bulk_create(
+        [ApiGatewayAdditionalRoute(api_gateway=row, name="c", route_key="c", integration_url=BASE)]
+    )
+    provisioning.apply(row)
+    ApiGatewayAdditionalRoute.objects.update(deployed=False)  # a row out of step with AWS
+    assert provisioning.apply(row).empty  # re-running changes nothing on AWS...
+    assert ApiGatewayAdditionalRoute.objects.get().deployed  # ...and puts the record right
     assert len(aws.get_apis()["Items"]) == 1
 
 

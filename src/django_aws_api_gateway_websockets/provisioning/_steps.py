@@ -455,8 +455,11 @@ def converge_stage(
         serving[stage.name] = deployment_id or "(new)"
         if not run.dry_run:
             run.gateway.additional_routes.update(deployed=True)
-    elif current != run.gateway.deployment_id:
-        run.record(deployment_id=current)
+    else:
+        if current != run.gateway.deployment_id:
+            run.record(deployment_id=current)
+        if not run.dry_run:  # the stage serves every described route
+            run.gateway.additional_routes.filter(deployed=False).update(deployed=True)
     if not run.gateway.api_created:
         run.record(api_created=True)
     return serving
