@@ -37,7 +37,6 @@ _PLANNED_SECRET = "(generated-on-apply)"  # noqa: S105 (a placeholder, not a sec
 
 #: How a deployment's description records what it serves (see ``Gateway.fingerprint``).
 _FINGERPRINT_RE = re.compile(r"\[config ([0-9a-f]{16})\]")
-_SECRET_PARAM = f"integration.request.header.{SECRET_HEADER}"
 
 
 def deployment_description(stage_description: str, fingerprint: str) -> str:
