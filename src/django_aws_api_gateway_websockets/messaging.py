@@ -39,8 +39,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -174,18 +179,16 @@ def is_retryable(error: BaseException) -> bool:
     anything else (403, 413, a read timeout after the request went out...) is not."""
     if isinstance(error, ClientError):
         return error_code(error) in THROTTLING_CODES or _http_status(error) == 429
-    return isinstance(error, BotoConnectionError) and not isinstance(
-        error, _NOT_RETRIED_CONNECTION_ERRORS
-    )
+    return isinstance(error, RETRIED_CONNECTION_ERRORS)
 
 
-def _not_retried() -> tuple[type[BaseException], ...]:
-    from botocore.exceptions import ReadTimeoutError
-
-    return (ReadTimeoutError,)
-
-
-_NOT_RETRIED_CONNECTION_ERRORS = _not_retried()
+#: Connection failures retried: the connection could not be made, or broke before an answer.
+#: Not ``ReadTimeoutError``: the post may have been delivered, and a retry would repeat it.
+RETRIED_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ConnectionClosedError,
+)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ import atexit
 import concurrent.futures
 import hashlib
 import hmac
+import http.client
+import json
 import logging
 import os
 import ssl
@@ -54,7 +56,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.httpsession import ProxyConfiguration, get_cert_path
-from botocore.utils import percent_encode
+from botocore.utils import get_environ_proxies, percent_encode
 
 from .messaging import Outcome, RetryPolicy, classify, is_retryable
 
@@ -80,11 +82,29 @@ def _credentials_of(client: BaseClient) -> Any:
     return getattr(signer, "_credentials", None)
 
 
+def _http_session_of(client: BaseClient) -> Any:
+    return getattr(getattr(client, "_endpoint", None), "http_session", None)
+
+
 def _verify_of(client: BaseClient) -> Any:
     """The ``verify`` value the client's HTTP session uses (``True``, ``False`` or a CA path:
     ``AWS_CA_BUNDLE`` / a profile's ``ca_bundle`` end up here)."""
-    session = getattr(getattr(client, "_endpoint", None), "http_session", None)
-    return getattr(session, "_verify", True)
+    return getattr(_http_session_of(client), "_verify", True)
+
+
+def _proxy_for(client: BaseClient, url: str) -> str | None:
+    """The proxy the client's HTTP session would use for ``url``: from its config, else from the
+    environment as botocore read it when the client was made."""
+    proxy_config = getattr(_http_session_of(client), "_proxy_config", None)
+    if proxy_config is None:
+        config = client.meta.config
+        proxies = getattr(config, "proxies", None)
+        proxy_config = ProxyConfiguration(
+            proxies=get_environ_proxies(url) if proxies is None else proxies,
+            proxies_settings=getattr(config, "proxies_config", None),
+        )
+    proxy = proxy_config.proxy_url_for(url)
+    return str(proxy) if proxy else None
 
 
 def intercepted(client: BaseClient) -> bool:
@@ -172,13 +192,11 @@ class LeanRoute:
         signature_version = getattr(config, "signature_version", None)
         if signature_version not in (None, "v4"):
             return f"signature version {signature_version!r}"
-        if getattr(config, "client_cert", None):
+        if getattr(config, "client_cert", None) or getattr(
+            _http_session_of(client), "_cert_file", None
+        ):
             return "a client certificate is configured"
-        proxies = ProxyConfiguration(
-            proxies=getattr(config, "proxies", None),
-            proxies_settings=getattr(config, "proxies_config", None),
-        )
-        if proxies.proxy_url_for(url):
+        if _proxy_for(client, url):
             return "a proxy applies to the endpoint"
         if not meta.region_name:
             return "no region"
@@ -209,6 +227,14 @@ _signing_keys: dict[tuple[str, str, str, str], bytes] = {}
 _signing_keys_lock = threading.Lock()
 
 
+def _derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """SigV4's signing key (as ``SigV4Auth.signature`` derives it on every request)."""
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    return key
+
+
 class _CachedKeySigV4(SigV4Auth):
     """botocore's SigV4 signer, with the signing key derived once per (secret, day, region,
     service) instead of on every request, and a payload hash computed once per message."""
@@ -223,9 +249,7 @@ class _CachedKeySigV4(SigV4Auth):
         key = (str(self.credentials.secret_key), date, region, service)
         signing_key = _signing_keys.get(key)
         if signing_key is None:
-            signing_key = f"AWS4{key[0]}".encode()
-            for part in (date, region, service, "aws4_request"):
-                signing_key = hmac.new(signing_key, part.encode("utf-8"), hashlib.sha256).digest()
+            signing_key = _derive_signing_key(*key)
             with _signing_keys_lock:
                 if len(_signing_keys) > 32:
                     _signing_keys.clear()
@@ -521,21 +545,28 @@ class _Pool:
 
 
 def _client_error(response: _Response) -> ClientError:
-    """The ``ClientError`` botocore's rest-json parser would raise for ``response``."""
-    code = response.headers.get("x-amzn-errortype", "").split(":")[0].strip()
-    message = ""
-    try:
-        import json
-
-        body = json.loads(response.body) if response.body else {}
-    except ValueError:
-        body = {}
-    if isinstance(body, dict):
-        message = str(body.get("message") or body.get("Message") or "")
-        if not code:
-            code = str(body.get("code") or body.get("__type") or "").rsplit("#", 1)[-1]
-    if not code:
-        code = str(response.status)
+    """The ``ClientError`` botocore's rest-json parser raises for ``response``: the code from
+    ``x-amzn-ErrorType``, else the body's ``code``/``__type``, else the status; a bare 5xx gets
+    the status and its reason phrase."""
+    status = response.status
+    stripped = response.body.strip()
+    if status >= 500 and (not stripped or stripped.startswith(b"<html>")):
+        code, message = str(status), http.client.responses.get(status, "")
+    else:
+        body: Any
+        try:
+            body = json.loads(response.body) if response.body else {}
+        except ValueError:
+            body = {"message": response.body.decode("utf-8", "replace")}
+        if not isinstance(body, dict):
+            body = {}
+        message = str(body.get("message", body.get("Message", "")))
+        code = str(body.get("__type", str(status)))
+        if "x-amzn-errortype" in response.headers:
+            code = response.headers["x-amzn-errortype"]
+        elif "code" in body or "Code" in body:
+            code = str(body.get("code", body.get("Code", "")))
+        code = code.split(":", 1)[0].rsplit("#", 1)[-1]
     error: Any = {
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": _metadata(response, 0),
