@@ -178,9 +178,10 @@ class LocalGatewayService:
         return self._mark(ids)
 
     def _mark(self, ids: list[str]) -> int:
-        from django.db import DatabaseError, close_old_connections
+        from django.db import DatabaseError, close_old_connections, connection
 
-        close_old_connections()
+        if not connection.in_atomic_block:  # a long-running command: drop a broken connection
+            close_old_connections()
         try:
             return mark_disconnected(ids)
         except DatabaseError:
