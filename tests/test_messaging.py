@@ -21,6 +21,8 @@ from tests.budget import query_budget
 
 pytestmark = pytest.mark.django_db
 
+FAST_RETRIES = {"send_retry_base_delay": 0.001, "send_retry_max_delay": 0.002}
+
 
 @pytest.fixture
 def aws_gateway() -> ApiGateway:
@@ -155,7 +157,7 @@ class TestQuerySetSendMessage:
             session(f"c{i}=", aws_gateway)
         with capture_messages() as outbox:
             outbox.make_gone("c1=", "c3=")
-            with query_budget(3) as ctx:  # the rows, their gateways, one UPDATE
+            with query_budget(2) as ctx:  # the rows with their gateways, one UPDATE
                 result = WebSocketSession.objects.send_message({"n": 1})
         assert sorted(result.gone) == ["c1=", "c3="]
         assert sum("UPDATE" in q["sql"] for q in ctx.captured_queries) == 1
@@ -163,8 +165,10 @@ class TestQuerySetSendMessage:
             WebSocketSession.objects.filter(connected=False).values_list("connection_id", flat=True)
         ) == {"c1=", "c3="}
 
+    @override_settings(WEBSOCKETS=FAST_RETRIES)
     def test_one_failure_does_not_stop_the_others(self, aws_gateway) -> None:
-        """Fix: the old loop raised on the first non-Gone error, skipping everyone after it."""
+        """Fix: the old loop raised on the first non-Gone error, skipping everyone after it.
+        Throttling and connection errors are retried first (every attempt reaches the mock)."""
         for i in range(6):
             session(f"c{i}=", aws_gateway)
         errors = {
@@ -185,10 +189,12 @@ class TestQuerySetSendMessage:
         assert sorted(result.sent) == ["c0=", "c3=", "c5="]
         assert sorted(r["ok"] for r in result) == ["c0=", "c3=", "c5="]
         assert result.gone == ["c4="]
-        assert sorted((o.connection_id, o.error) for o in result.failed) == [
-            ("c1=", "LimitExceededException"),
-            ("c2=", "EndpointConnectionError"),
+        assert sorted((o.connection_id, o.error, o.attempts) for o in result.failed) == [
+            ("c1=", "LimitExceededException", 4),
+            ("c2=", "EndpointConnectionError", 4),
         ]
+        calls = [c.kwargs["ConnectionId"] for c in fake.return_value.post_to_connection.mock_calls]
+        assert sorted(calls) == ["c0=", *["c1="] * 4, *["c2="] * 4, "c3=", "c4=", "c5="]
         assert not WebSocketSession.objects.get(connection_id="c4=").connected
         assert WebSocketSession.objects.get(connection_id="c1=").connected
 
@@ -245,6 +251,70 @@ class TestQuerySetSendMessage:
         assert len(result.sent) == 40
         assert peak == 8
         assert fake.call_count == 1  # one shared client for the endpoint
+
+
+class TestRetriesAndClients:
+    @override_settings(WEBSOCKETS={**FAST_RETRIES, "send_max_attempts": 5})
+    def test_throttled_posts_are_retried_until_they_pass(self, aws_gateway) -> None:
+        s = session("c1=", aws_gateway)
+        fake = mock.Mock()
+        fake.return_value.post_to_connection.side_effect = [
+            client_error("LimitExceededException", 429),
+            client_error("LimitExceededException", 429),
+            {"ok": 1},
+            client_error("LimitExceededException", 429),
+            {"ok": 2},
+        ]
+        with mock.patch.object(models, "get_boto3_client", fake):
+            result = WebSocketSession.objects.send_message({})
+            assert s.send_message({}) == {"ok": 2}
+        [outcome] = result.outcomes
+        assert (outcome.status, outcome.attempts, outcome.response) == ("sent", 3, {"ok": 1})
+        assert result.retried == 2
+        assert fake.return_value.post_to_connection.call_count == 5
+
+    @override_settings(WEBSOCKETS={**FAST_RETRIES, "send_max_attempts": 5})
+    def test_other_errors_are_not_retried(self, aws_gateway) -> None:
+        session("c1=", aws_gateway)
+        fake = mock.Mock()
+        fake.return_value.post_to_connection.side_effect = client_error("ForbiddenException", 403)
+        with mock.patch.object(models, "get_boto3_client", fake):
+            [outcome] = WebSocketSession.objects.send_message({}).outcomes
+        assert (outcome.error, outcome.attempts) == ("ForbiddenException", 1)
+        assert isinstance(outcome.exception, ClientError)
+        assert fake.return_value.post_to_connection.call_count == 1
+
+    def test_a_failing_factory(self, aws_gateway) -> None:
+        s = session("c1=", aws_gateway)
+        boom = mock.Mock(side_effect=RuntimeError("no credentials here"))
+        with mock.patch.object(models, "get_boto3_client", boom):
+            [outcome] = WebSocketSession.objects.send_message({}).outcomes
+            with pytest.raises(RuntimeError, match="no credentials here"):
+                s.send_message({})
+        assert (outcome.status, outcome.error, outcome.detail) == (
+            "failed",
+            "NoClient",
+            "no credentials here",
+        )
+
+    @override_settings(WEBSOCKETS={"send_transport": "boto3", "send_concurrency": 12})
+    def test_the_real_factory_makes_one_shared_client_per_endpoint(
+        self, aws_gateway, local_gateway
+    ) -> None:
+        from django_aws_api_gateway_websockets import messaging
+
+        messaging.clear_client_cache()
+        with mock.patch("boto3.client", wraps=__import__("boto3").client) as made:
+            a = messaging.shared_client(aws_gateway.management_endpoint, 12)
+            assert messaging.shared_client(aws_gateway.management_endpoint, 12) is a
+            b = messaging.shared_client(local_gateway.management_endpoint, 12)
+            assert made.call_count == 2
+        assert a is not b
+        assert a.meta.config.max_pool_connections == 12
+        assert a.meta.config.retries["total_max_attempts"] == 1
+        with override_settings(AWS_ACCESS_KEY_ID="other", AWS_SECRET_ACCESS_KEY="other"):
+            assert messaging.shared_client(aws_gateway.management_endpoint, 12) is not a
+        messaging.clear_client_cache()
 
 
 @mock_aws

@@ -44,8 +44,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import botocore
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.auth import SIGNED_HEADERS_BLACKLIST, SigV4Auth
 from botocore.client import BaseClient
 from botocore.exceptions import (
     BotoCoreError,
@@ -235,13 +234,55 @@ def _derive_signing_key(secret: str, date: str, region: str, service: str) -> by
     return key
 
 
-class _CachedKeySigV4(SigV4Auth):
-    """botocore's SigV4 signer, with the signing key derived once per (secret, day, region,
-    service) instead of on every request, and a payload hash computed once per message."""
+class _HeaderMap(dict[str, str]):
+    """The headers to sign, as ``SigV4Auth.canonical_headers`` reads them (``get_all``)."""
 
-    def __init__(self, credentials: Any, service_name: str, region_name: str) -> None:
+    def get_all(self, name: str) -> list[str]:
+        return [self[name]]
+
+
+class _Request:
+    """The parts of an ``AWSRequest`` that ``SigV4Auth.add_auth`` reads and writes, without
+    the ``email.message`` header machinery (a plain dict, with botocore's header spellings)."""
+
+    __slots__ = ("body", "context", "headers", "method", "params", "url")
+
+    def __init__(self, url: str, body: bytes, context: dict[str, Any]) -> None:
+        self.method = "POST"
+        self.url = url
+        self.body = body
+        self.params: dict[str, str] = {}
+        self.headers: dict[str, str] = {}
+        self.context = context
+
+
+class _CachedKeySigV4(SigV4Auth):
+    """botocore's SigV4 signer (``add_auth``, the canonical request, string to sign, scope and
+    ``Authorization`` header are botocore's code), with what is the same for every post of a
+    broadcast computed once: the signing key (per secret, day, region and service), the payload
+    hash, the ``host`` header and the (empty) query string."""
+
+    def __init__(self, credentials: Any, service_name: str, region_name: str, host: str) -> None:
         super().__init__(credentials, service_name, region_name)
         self._lean_scope = (region_name, service_name)
+        self._lean_host = host
+
+    def headers_to_sign(self, request: Any) -> Any:
+        headers = _HeaderMap()
+        for name, value in request.headers.items():
+            lower = name.lower()
+            if lower not in _UNSIGNED:
+                headers[lower] = value
+        if "host" not in headers:
+            headers["host"] = self._lean_host
+        return headers
+
+    def canonical_query_string(self, request: Any) -> str:
+        return (
+            ""
+            if not request.params and "?" not in request.url
+            else str(super().canonical_query_string(request))
+        )
 
     def signature(self, string_to_sign: str, request: Any) -> str:
         date = str(request.context["timestamp"][0:8])
@@ -261,6 +302,9 @@ class _CachedKeySigV4(SigV4Auth):
         return str(cached) if cached else str(super().payload(request))
 
 
+_UNSIGNED = frozenset(SIGNED_HEADERS_BLACKLIST)
+
+
 @dataclass
 class _Prepared:
     """What one send needs per route: the signer (with credentials frozen for this send) and
@@ -270,20 +314,32 @@ class _Prepared:
     signer: _CachedKeySigV4
     pool: _Pool
     fixed_headers: bytes
+    url_prefix: str = ""
+    path_prefix: str = ""
+    head_prefix: bytes = b""
+
+    def __post_init__(self) -> None:
+        route = self.route
+        self.path_prefix = f"{route.base_path}/@connections/"
+        self.url_prefix = f"{route.scheme}://{route.host_header}{self.path_prefix}"
+        self.head_prefix = f"Host: {route.host_header}\r\n".encode("latin-1")
 
 
 def _request_bytes(prepared: _Prepared, connection_id: str, body: bytes, body_sha: str) -> bytes:
-    route = prepared.route
-    path = f"{route.base_path}/@connections/{percent_encode(connection_id)}"
-    request = AWSRequest(
-        method="POST", url=f"{route.scheme}://{route.host_header}{path}", data=body
-    )
-    request.context["payload_sha256"] = body_sha
+    encoded = percent_encode(connection_id)
+    request = _Request(prepared.url_prefix + encoded, body, {"payload_sha256": body_sha})
     prepared.signer.add_auth(request)
-    lines = [f"POST {path} HTTP/1.1\r\nHost: {route.host_header}\r\n"]
-    lines.extend(f"{name}: {value}\r\n" for name, value in request.headers.items())
-    lines.append(f"Content-Length: {len(body)}\r\n")
-    return "".join(lines).encode("latin-1") + prepared.fixed_headers + body
+    head = "".join([f"{name}: {value}\r\n" for name, value in request.headers.items()])
+    return b"".join(
+        (
+            f"POST {prepared.path_prefix}{encoded} HTTP/1.1\r\n".encode("latin-1"),
+            prepared.head_prefix,
+            head.encode("latin-1"),
+            f"Content-Length: {len(body)}\r\n".encode("latin-1"),
+            prepared.fixed_headers,
+            body,
+        )
+    )
 
 
 # -- HTTP/1.1 -----------------------------------------------------------------------------------
@@ -763,7 +819,7 @@ async def _send_all(
         if id(route) not in prepared:
             credentials = route.credentials
             frozen = credentials.get_frozen_credentials()
-            signer = _CachedKeySigV4(frozen, route.signing_name, route.region)
+            signer = _CachedKeySigV4(frozen, route.signing_name, route.region, route.host_header)
             pool = run.pool(route, in_flight)
             prepared[id(route)] = _Prepared(route, signer, pool, fixed)
     outcomes: list[Outcome] = []
