@@ -209,6 +209,7 @@ def test_botocore_treats_429_as_retryable(stub_gateway):
         region_name="us-east-1",
         aws_access_key_id="x",
         aws_secret_access_key="x",
+        config=Config(read_timeout=10),  # retries stay boto3's defaults
     )
     with ws_connect(stub_gateway) as ws:
         (connection_id,) = stub_gateway.connection_ids()
