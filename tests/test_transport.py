@@ -562,3 +562,23 @@ def test_wire_compatible_with_moto_server(name, moto_server) -> None:
     backend = apigatewaymanagementapi_backends["123456789012"]["us-east-1"]
     stored = {cid: c.data for cid, c in backend.connections.items() if cid.startswith(name)}
     assert stored == {f"{name}-{i}%3D": b'{"via": "moto"}' for i in range(5)}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://abc.execute-api.eu-west-1.amazonaws.com/prod",
+        "https://ABC.Execute-Api.eu-west-1.amazonaws.com:443/prod",
+        "https://abc.example.com:8443/prod",
+        "http://127.0.0.1:8001/local/production",
+        "http://localhost:80/x",
+        "http://[::1]:9000/x",
+        "https://[::1]/x",
+    ],
+)
+def test_host_header_is_the_one_botocore_signs(url) -> None:
+    from botocore.auth import _host_from_url
+
+    route = transport.LeanRoute.from_client(client(endpoint_url=url))
+    assert route is not None
+    assert route.host_header == _host_from_url(url)
