@@ -1,0 +1,47 @@
+"""Settings of the benchmark site: PostgreSQL from BENCH_DATABASE_URL, nothing else enabled
+beyond what the callbacks need (sessions and auth middleware, as a real site has)."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote, urlsplit
+
+SECRET_KEY = "bench-only-not-secret"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+ROOT_URLCONF = "bench_site.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django_aws_api_gateway_websockets",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+AWS_REGION_NAME = "us-east-1"
+AWS_ACCESS_KEY_ID = "bench"
+AWS_SECRET_ACCESS_KEY = "bench"  # noqa: S105
+WEBSOCKETS = {"rate_limit_max_attempts": 1000}
+
+_url = urlsplit(
+    os.environ.get("BENCH_DATABASE_URL", "postgresql://wsuser:wspass@127.0.0.1:54329/wsbench")
+)
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(_url.path.lstrip("/")),
+        "USER": unquote(_url.username or ""),
+        "PASSWORD": unquote(_url.password or ""),
+        "HOST": _url.hostname or "",
+        "PORT": str(_url.port or ""),
+        "CONN_MAX_AGE": 600,
+    }
+}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

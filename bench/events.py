@@ -1,0 +1,202 @@
+"""Benchmark 2: event handling through gunicorn on PostgreSQL.
+
+``$connect``, message and ``$disconnect`` callbacks, exactly as API Gateway sends them (headers
+from ``testing.callback_headers``), posted by an asyncio client to gunicorn sync workers running
+``bench_site``: the package's ``WebSocketView`` (``/ws/...``) and a naive implementation of the
+same contract (``/naive/...``, see ``bench_site/views.py``), in the same run against the same
+database. Prints callbacks per second and data queries per event for both, and the ratio.
+
+    scripts/postgres.sh start
+    .venv/bin/python bench/events.py --events 3000 --workers 2 --concurrency 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from _common import (
+    BENCH,
+    DEFAULT_DATABASE_URL,
+    ROOT,
+    ensure_database,
+    free_port,
+    machine,
+    setup_django,
+    wait_for_port,
+)
+
+EVENTS = ("connect", "message", "disconnect")
+HOST = "bench.example.com"
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=3000, help="callbacks per event type")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--concurrency", type=int, default=8, help="callbacks in flight")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; best is kept")
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
+    return parser.parse_args()
+
+
+def prepare(args: argparse.Namespace) -> Any:
+    os.environ["BENCH_DATABASE_URL"] = args.database_url
+    ensure_database(args.database_url)
+    setup_django()
+    from django.core.management import call_command
+
+    from django_aws_api_gateway_websockets.models import (
+        ApiGateway,
+        ConnectionRateLimit,
+        WebSocketSession,
+    )
+
+    call_command("migrate", verbosity=0)
+    WebSocketSession.objects.all().delete()
+    ConnectionRateLimit.objects.all().delete()
+    ApiGateway.objects.filter(api_name="bench").delete()
+    return ApiGateway.objects.create(
+        api_name="bench",
+        api_id="benchapi01",
+        secret="bench-secret",
+        target_base_endpoint=f"https://{HOST}/ws/",
+        default_channel_name="lobby",
+    )
+
+
+def headers_for(gateway: Any, event: str, connection_id: str) -> dict[str, str]:
+    from django_aws_api_gateway_websockets.testing import callback_headers
+
+    ip = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+    headers = callback_headers(gateway, connection_id, event=event, client_ip=ip, host=HOST)
+    if event == "connect":
+        headers["Cookie"] = "bench=1"
+    return headers
+
+
+def body_for(event: str, n: int) -> bytes:
+    return b"" if event != "message" else f'{{"handler": "echo", "n": {n}}}'.encode()
+
+
+def queries_per_event(gateway: Any) -> dict[tuple[str, str], int]:
+    """Data statements of one callback of each kind, for both backends (Django test client in
+    this process, same database)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from django_aws_api_gateway_websockets.testing import new_connection_id
+
+    bookkeeping = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT")
+    client = Client()
+    counts: dict[tuple[str, str], int] = {}
+    for prefix in ("ws", "naive"):
+        connection_id = new_connection_id()
+        for n, event in enumerate(EVENTS):
+            slug = "default" if event == "message" else event
+            headers = headers_for(gateway, event, connection_id)
+            headers["Content-Length"] = str(len(body_for(event, n)))
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.post(
+                    f"/{prefix}/{slug}",
+                    data=body_for(event, n),
+                    content_type="application/json",
+                    headers=headers,
+                )
+            assert response.status_code == 200, (prefix, event, response.content)
+            counts[prefix, event] = sum(
+                not q["sql"].lstrip().upper().startswith(bookkeeping) for q in ctx.captured_queries
+            )
+    return counts
+
+
+async def load(
+    port: int, gateway: Any, prefix: str, event: str, ids: list[str], concurrency: int
+) -> float:
+    import aiohttp
+
+    slug = "default" if event == "message" else event
+    url = f"http://127.0.0.1:{port}/{prefix}/{slug}"
+    requests = [(headers_for(gateway, event, cid), body_for(event, n)) for n, cid in enumerate(ids)]
+    work = iter(requests)
+    failures: list[str] = []
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            for headers, body in work:
+                async with session.post(url, data=body, headers=headers) as response:
+                    if response.status != 200:
+                        failures.append(f"{response.status} {await response.text()}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} callbacks failed, e.g. {failures[0]}")
+    return len(ids) / elapsed
+
+
+def main() -> None:
+    args = parse()
+    gateway = prepare(args)
+    from django.db import connections
+
+    from django_aws_api_gateway_websockets.testing import new_connection_id
+
+    queries = queries_per_event(gateway)
+    connections.close_all()
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": f"{BENCH}:{ROOT / 'src'}"}
+    gunicorn = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "bench_site.wsgi:application",
+            f"--workers={args.workers}",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+            "--backlog=2048",
+        ],
+        cwd=BENCH,
+        env=env,
+    )
+    best: dict[tuple[str, str], float] = {}
+    try:
+        wait_for_port(port)
+        started_load = os.getloadavg()[0]
+        for _ in range(args.rounds):
+            for prefix in ("naive", "ws"):
+                ids = [new_connection_id() for _ in range(args.events)]
+                for event in EVENTS:
+                    rate = asyncio.run(load(port, gateway, prefix, event, ids, args.concurrency))
+                    best[prefix, event] = max(best.get((prefix, event), 0.0), rate)
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+    print(f"machine: {machine()} (1-min load when the load started: {started_load:.2f})")
+    print(
+        f"gunicorn {args.workers} sync workers, PostgreSQL, {args.events} callbacks per event "
+        f"type, {args.concurrency} in flight, best of {args.rounds} rounds"
+    )
+    print(f"{'event':<12}{'package/s':>11}{'naive/s':>10}{'ratio':>8}{'queries':>9}{'naive q':>9}")
+    for event in EVENTS:
+        ours, naive = best["ws", event], best["naive", event]
+        print(
+            f"{event:<12}{ours:>11.0f}{naive:>10.0f}{ours / naive:>7.2f}x"
+            f"{queries['ws', event]:>9}{queries['naive', event]:>9}"
+        )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
