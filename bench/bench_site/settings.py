@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from urllib.parse import unquote, urlsplit
 
-SECRET_KEY = "bench-only-not-secret"  # noqa: S105
+SECRET_KEY = "bench-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True
@@ -27,7 +27,7 @@ MIDDLEWARE = [
 ]
 AWS_REGION_NAME = "us-east-1"
 AWS_ACCESS_KEY_ID = "bench"
-AWS_SECRET_ACCESS_KEY = "bench"  # noqa: S105
+AWS_SECRET_ACCESS_KEY = "bench"
 WEBSOCKETS = {"rate_limit_max_attempts": 1000}
 
 _url = urlsplit(
