@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Count, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -561,6 +563,54 @@ class ConnectionRateLimit(models.Model):
             if user_attempts >= max_attempts:
                 return False, user_attempts
         return True, ip_attempts
+
+    @classmethod
+    def recent_attempts(cls, ip_address: str, window_minutes: int) -> Coalesce:
+        """An expression counting the attempts from ``ip_address`` in the last
+        ``window_minutes`` (to annotate another query with, saving a statement)."""
+        since = timezone.now() - timedelta(minutes=window_minutes)
+        counted = (
+            cls.objects.filter(ip_address=ip_address, attempt_time__gte=since)
+            .order_by()
+            .values("ip_address")
+            .annotate(attempts=Count("pk"))
+            .values("attempts")[:1]
+        )
+        return Coalesce(Subquery(counted), Value(0))
+
+    @classmethod
+    def admit(
+        cls,
+        ip_address: str,
+        user: AbstractBaseUser | AnonymousUser | None = None,
+        *,
+        max_attempts: int = 20,
+        window_minutes: int = 5,
+        limit_user: bool = True,
+    ) -> ConnectionRateLimit | None:
+        """Record a successful attempt if it is within the limits, atomically with respect to
+        concurrent callers: the row is inserted first, then the attempts in the window are
+        counted (``ip_address``, and ``user`` when ``limit_user`` and authenticated). Over a
+        limit the row is deleted again and ``None`` returned.
+
+        Every admitted row is counted by the last admitted caller's count, so concurrent
+        callers can never be admitted beyond ``max_attempts`` (near the limit some can be
+        refused that a one-at-a-time order would have let in). This holds when each insert is
+        committed before its count runs, as in Django's default autocommit mode; under
+        ``ATOMIC_REQUESTS`` concurrent requests do not see each other's rows until they commit.
+        """
+        row = cls.record_attempt(ip_address, user, successful=True)
+        since = timezone.now() - timedelta(minutes=window_minutes)
+        over = (
+            cls.objects.filter(ip_address=ip_address, attempt_time__gte=since).count()
+            > max_attempts
+        )
+        if not over and limit_user and user is not None and user.is_authenticated:
+            over = cls.objects.filter(user=user, attempt_time__gte=since).count() > max_attempts
+        if over:
+            cls.objects.filter(pk=row.pk).delete()
+            return None
+        return row
 
     @classmethod
     def record_attempt(
