@@ -118,9 +118,11 @@ def test_change_channel_gone_marking_and_messages_lose_no_update(gateway: ApiGat
 
     def change(channel: str) -> Callable[[], int]:
         def work() -> int:
-            return GatewayCallbacks(Client(), gateway).message(
-                "shared=", {"handler": "change_channel", "channel": channel}
-            ).status_code
+            return (
+                GatewayCallbacks(Client(), gateway)
+                .message("shared=", {"handler": "change_channel", "channel": channel})
+                .status_code
+            )
 
         return work
 
@@ -154,9 +156,11 @@ def test_disconnect_racing_messages_keeps_every_increment(gateway: ApiGateway) -
     assert callbacks.connect("shared=", token=callbacks.token()).status_code == 200
 
     def message() -> int:
-        return GatewayCallbacks(Client(), gateway).message(
-            "shared=", {"handler": "change_channel", "channel": "moved"}
-        ).status_code
+        return (
+            GatewayCallbacks(Client(), gateway)
+            .message("shared=", {"handler": "change_channel", "channel": "moved"})
+            .status_code
+        )
 
     def disconnect() -> int:
         return GatewayCallbacks(Client(), gateway).disconnect("shared=").status_code
