@@ -1,0 +1,314 @@
+"""Benchmark 1: one message to N connections through the Management API.
+
+For each N, ``WebSocketSession.objects.filter(...).send_message(data)`` (the public API: one
+query for the rows, the posts, one UPDATE for any gone) with
+
+* ``baseline``: the existing package's algorithm, run in this process against the same gateway:
+  one boto3 client, one ``post_to_connection`` after another over the queryset's rows;
+* ``boto3``: the boto3 transport (``send_transport = "boto3"``: shared client, threads);
+* ``lean``: the lean transport (the default for real sends).
+
+Each measurement runs in a fresh process (``--child``), so memory figures are its own and the
+first broadcast pays for creating clients and opening connections ("cold"); a second broadcast
+in the same process shows the kept-alive steady state ("warm"). The gateway runs in its own
+process: the local gateway in its benchmark mode (connections registered without clients, see
+docs/local-gateway.md), with ``--latency-ms`` injected on every Management API call. ``--target
+stub`` uses a bare aiohttp endpoint instead, to show the client side alone.
+
+    scripts/postgres.sh start
+    .venv/bin/python bench/fanout.py --sizes 100,1000,10000 --latency-ms 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    BENCH,
+    DEFAULT_DATABASE_URL,
+    ROOT,
+    ensure_database,
+    free_port,
+    machine,
+    setup_django,
+    wait_for_port,
+)
+
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+MESSAGE = {"type": "broadcast", "text": "hello everyone", "n": 1}
+TRANSPORTS = ("baseline", "boto3", "lean")
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--target", choices=("local", "stub"), default="local")
+    parser.add_argument("--transports", default=",".join(TRANSPORTS))
+    parser.add_argument(
+        "--baseline-max",
+        type=int,
+        default=0,
+        help="run the baseline on at most this many connections and extrapolate (0: all)",
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
+    parser.add_argument("--child", nargs=2, metavar=("TRANSPORT", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def channel(n: int) -> str:
+    return f"fanout-{n}"
+
+
+def connection_ids(n: int) -> list[str]:
+    """AWS-shaped ids (16 characters ending in ``=``), distinct per N."""
+    return [f"F{n:06d}x{i:07d}=" for i in range(n)]
+
+
+# -- the measured process ---------------------------------------------------------------------
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def baseline(rows: Any, gateway: Any, data: Any) -> list[Any]:
+    """The existing package's QuerySet.send_message: one client, one post after another."""
+    from django_aws_api_gateway_websockets import models
+
+    client = models.get_boto3_client(
+        "apigatewaymanagementapi", endpoint_url=gateway.management_endpoint
+    )
+    message = json.dumps(data)
+    responses = []
+    for session in rows.filter(connected=True):
+        try:
+            responses.append(
+                client.post_to_connection(Data=message, ConnectionId=session.connection_id)
+            )
+        except client.exceptions.GoneException:
+            session.connected = False
+            session.save()
+    return responses
+
+
+def child(args: argparse.Namespace) -> None:
+    os.environ["BENCH_DATABASE_URL"] = args.database_url
+    setup_django()
+    from django.test import override_settings
+
+    from django_aws_api_gateway_websockets import transport
+    from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
+
+    name, n = args.child[0], int(args.child[1])
+    gateway = ApiGateway.objects.get(api_name="fanout")
+    rows = WebSocketSession.objects.filter(channel_name=channel(n))
+    if args.limit:
+        first = list(rows.order_by("pk").values_list("pk", flat=True)[: args.limit])
+        rows = rows.filter(pk__in=first)
+    settings = {"send_transport": "boto3" if name == "boto3" else "auto"}
+    if args.memory:
+        import tracemalloc
+
+        tracemalloc.start()
+    results = []
+    with override_settings(WEBSOCKETS=settings):
+        for _ in range(1 if name == "baseline" else 2):
+            if args.memory:
+                tracemalloc.reset_peak()
+                before = tracemalloc.get_traced_memory()[0]
+            rss_before = rss_kib()
+            started, cpu = time.perf_counter(), time.process_time()
+            if name == "baseline":
+                sent = len(baseline(rows, gateway, MESSAGE))
+            else:
+                sent = len(rows.send_message(MESSAGE))
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            peak = tracemalloc.get_traced_memory()[1] - before if args.memory else 0
+            maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            results.append(
+                {
+                    "sent": sent,
+                    "seconds": elapsed,
+                    "cpu": cpu,
+                    "traced_peak": peak,
+                    "rss_growth_kib": max(0, maxrss - rss_before),
+                }
+            )
+    transport.shutdown()
+    print(json.dumps(results))
+
+
+# -- the gateway --------------------------------------------------------------------------------
+
+
+class Target:
+    def __init__(self, kind: str, latency_ms: float, ids: list[str], api_id: str) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.api_id = api_id
+        env = {**os.environ, "PYTHONPATH": f"{BENCH}:{ROOT / 'src'}"}
+        if kind == "stub":
+            command = [
+                PYTHON,
+                str(BENCH / "_stub_gateway.py"),
+                f"--port={self.port}",
+                f"--latency-ms={latency_ms}",
+            ]
+            stdin = None
+        else:
+            id_file = BENCH / ".fanout-ids.txt"
+            id_file.write_text("\n".join(ids))
+            command = [
+                PYTHON,
+                "-m",
+                "django_aws_api_gateway_websockets.local_gateway",
+                "--api=fanout",
+                f"--port={self.port}",
+                f"--latency-ms={latency_ms}",
+                "--connections-per-second=0",
+                f"--virtual-connections={id_file}",
+            ]
+            stdin = None
+        self.process = subprocess.Popen(command, env=env, cwd=BENCH, stdin=stdin)
+        wait_for_port(self.port, timeout=120)
+
+    def endpoint(self) -> str:
+        """The ``api_endpoint`` a row gets so that ``management_endpoint`` reaches this target."""
+        return f"ws://127.0.0.1:{self.port}/{self.api_id}"
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def run_child(args: argparse.Namespace, name: str, n: int, *, memory: bool, limit: int = 0):
+    command = [PYTHON, __file__, "--child", name, str(n), f"--database-url={args.database_url}"]
+    if memory:
+        command.append("--memory")
+    if limit:
+        command.append(f"--limit={limit}")
+    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=BENCH)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    args = parse()
+    if args.child:
+        child(args)
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    names = [t for t in args.transports.split(",") if t]
+    os.environ["BENCH_DATABASE_URL"] = args.database_url
+    ensure_database(args.database_url)
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connections
+
+    from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
+
+    call_command("migrate", verbosity=0)
+    ApiGateway.objects.filter(api_name="fanout").delete()
+    WebSocketSession.objects.filter(channel_name__startswith="fanout-").delete()
+    gateway = ApiGateway.objects.create(api_name="fanout", api_id="fanout0001")
+    all_ids: list[str] = []
+    for n in sizes:
+        ids = connection_ids(n)
+        all_ids.extend(ids)
+        WebSocketSession.objects.bulk_create(
+            WebSocketSession(connection_id=cid, channel_name=channel(n), api_gateway=gateway)
+            for cid in ids
+        )
+    connections.close_all()
+    target = Target(args.target, args.latency_ms, all_ids, gateway.api_id)
+    rows: list[dict[str, Any]] = []
+    started_load = os.getloadavg()[0]
+    try:
+        ApiGateway.objects.filter(pk=gateway.pk).update(api_endpoint=target.endpoint())
+        connections.close_all()
+        for n in sizes:
+            for name in names:
+                limit = args.baseline_max if name == "baseline" and args.baseline_max < n else 0
+                gateway_cpu = target.cpu_seconds()
+                runs = run_child(args, name, n, memory=False, limit=limit)
+                gateway_cpu = target.cpu_seconds() - gateway_cpu
+                memory = None
+                if not args.no_memory and name != "baseline":
+                    memory = run_child(args, name, n, memory=True)[-1]["traced_peak"]
+                for label, run in zip(("cold", "warm"), runs, strict=False):
+                    count = limit or n
+                    if run["sent"] != count:
+                        raise RuntimeError(f"{name} N={n}: sent {run['sent']} of {count}")
+                    rows.append(
+                        {
+                            "n": n,
+                            "transport": name,
+                            "run": label,
+                            "extrapolated": bool(limit),
+                            "seconds": run["seconds"] * (n / count),
+                            "posts_per_s": count / run["seconds"],
+                            "cpu_us_per_post": run["cpu"] / count * 1e6,
+                            "rss_growth_mib": run["rss_growth_kib"] / 1024,
+                            "traced_peak_mib": (memory or 0) / 2**20 if label == "warm" else None,
+                            "gateway_cpu_s": gateway_cpu,
+                        }
+                    )
+                print(f"  done: N={n} {name}", file=sys.stderr, flush=True)
+    finally:
+        target.stop()
+        ApiGateway.objects.filter(pk=gateway.pk).update(api_endpoint="")
+    report(args, rows, started_load)
+
+
+def report(args: argparse.Namespace, rows: list[dict[str, Any]], started_load: float) -> None:
+    print(f"machine: {machine()} (1-min load at the start: {started_load:.2f})")
+    print(
+        f"target: {args.target} gateway, {args.latency_ms:g} ms injected latency per call; "
+        "each transport in a fresh process"
+    )
+    header = (
+        f"{'N':>6} {'transport':<9}{'run':<6}{'seconds':>9}{'posts/s':>9}{'vs base':>9}"
+        f"{'CPU us/post':>12}{'peak MiB':>9}{'RSS+ MiB':>9}"
+    )
+    print(header)
+    base = {r["n"]: r for r in rows if r["transport"] == "baseline"}
+    for r in rows:
+        ratio = ""
+        if r["n"] in base:
+            ratio = f"{base[r['n']]['seconds'] / r['seconds']:.1f}x"
+        peak = "" if r["traced_peak_mib"] is None else f"{r['traced_peak_mib']:.1f}"
+        mark = "*" if r["extrapolated"] else " "
+        print(
+            f"{r['n']:>6} {r['transport']:<9}{r['run']:<6}{r['seconds']:>8.2f}{mark}"
+            f"{r['posts_per_s']:>9.0f}{ratio:>9}{r['cpu_us_per_post']:>12.0f}{peak:>9}"
+            f"{r['rss_growth_mib']:>9.1f}"
+        )
+    if any(r["extrapolated"] for r in rows):
+        print(f"* baseline run on {args.baseline_max} connections, time scaled to N")
+
+
+if __name__ == "__main__":
+    main()
