@@ -134,3 +134,45 @@ def test_outbox_get_and_delete_connection() -> None:
         outbox.clear()
         assert outbox.messages == []
     assert not WebSocketSession.objects.get().connected
+
+
+def test_captures_nest_and_run_in_parallel_threads() -> None:
+    """Each capture sees the posts made while it is active; the real factory comes back only
+    when the last one exits, whatever the order."""
+    import threading
+
+    from django_aws_api_gateway_websockets import models
+
+    real = models.get_boto3_client
+    gateway = ApiGateway.objects.create(api_name="g", api_id="abc")
+    session = WebSocketSession.objects.create(connection_id="c1=", api_gateway=gateway)
+    entered = threading.Barrier(2)
+    leave_first = threading.Event()
+    seen: dict[str, int] = {}
+
+    def capture(name: str, wait_for: threading.Event | None) -> None:
+        with capture_messages() as outbox:
+            entered.wait()
+            if wait_for is not None:
+                wait_for.wait(5)
+            else:
+                session.send_message({"from": name})
+        seen[name] = len(outbox.messages)
+        if wait_for is None:
+            leave_first.set()
+
+    threads = [
+        threading.Thread(target=capture, args=("second", leave_first)),
+        threading.Thread(target=capture, args=("first", None)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"first": 1, "second": 1}
+    assert models.get_boto3_client is real
+    with capture_messages() as outer, capture_messages() as inner:
+        inner.make_gone("c1=")
+        assert session.send_message({}) is None
+        assert outer.messages == [] and inner.messages == []
+    assert models.get_boto3_client is real

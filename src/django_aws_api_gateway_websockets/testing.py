@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
-from unittest import mock
 from urllib.parse import urlencode, urlsplit
 
 from botocore.exceptions import ClientError
@@ -225,43 +224,65 @@ def _gone_error(connection_id: str) -> ClientError:
 
 
 class _OutboxClient:
-    """Stands in for a boto3 ``apigatewaymanagementapi`` client."""
+    """Stands in for a boto3 ``apigatewaymanagementapi`` client: records into every active
+    outbox; a connection made gone in any of them answers ``GoneException``."""
 
-    def __init__(self, outbox: Outbox, endpoint: str) -> None:
-        self.outbox = outbox
+    def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
 
+    @staticmethod
+    def _outboxes(connection_id: str) -> list[Outbox]:
+        with _capture_lock:
+            outboxes = list(_active_outboxes)
+        if any(connection_id in outbox.gone for outbox in outboxes):
+            raise _gone_error(connection_id)
+        return outboxes
+
     def post_to_connection(self, *, Data: bytes | str, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
-        if ConnectionId in self.outbox.gone:
-            raise _gone_error(ConnectionId)
         data = Data.encode() if isinstance(Data, str) else bytes(Data)
-        with self.outbox._lock:
-            self.outbox.messages.append(SentMessage(self.endpoint, ConnectionId, data))
+        for outbox in self._outboxes(ConnectionId):
+            with outbox._lock:
+                outbox.messages.append(SentMessage(self.endpoint, ConnectionId, data))
         return {"ResponseMetadata": {"HTTPStatusCode": 200}}
 
     def get_connection(self, *, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
-        if ConnectionId in self.outbox.gone:
-            raise _gone_error(ConnectionId)
+        self._outboxes(ConnectionId)
         return {"ConnectionId": ConnectionId, "identity": {}}
 
     def delete_connection(self, *, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
-        if ConnectionId in self.outbox.gone:
-            raise _gone_error(ConnectionId)
-        self.outbox.gone.add(ConnectionId)
+        for outbox in self._outboxes(ConnectionId):
+            outbox.gone.add(ConnectionId)
         return {}
+
+
+# One patch of models.get_boto3_client serves every capture that is active, whichever thread
+# entered it: nested or concurrent captures (tests that race threads) restore the factory they
+# found only when the last one exits.
+_capture_lock = threading.Lock()
+_active_outboxes: list[Outbox] = []
+_replaced_factory: list[Any] = []
+
+
+def _capturing_factory(service: str = "apigatewayv2", **kwargs: Any) -> Any:
+    if service == "apigatewaymanagementapi":
+        return _OutboxClient(str(kwargs.get("endpoint_url", "")))
+    return _replaced_factory[0](service, **kwargs)
 
 
 @contextmanager
 def capture_messages() -> Iterator[Outbox]:
     """Record Management API posts instead of sending them (other services still reach the
-    real factory)."""
+    factory that was in place). Safe to nest and to enter from several threads at once."""
     outbox = Outbox()
-    real = models.get_boto3_client
-
-    def factory(service: str = "apigatewayv2", **kwargs: Any) -> Any:
-        if service == "apigatewaymanagementapi":
-            return _OutboxClient(outbox, str(kwargs.get("endpoint_url", "")))
-        return real(service, **kwargs)
-
-    with mock.patch.object(models, "get_boto3_client", factory):
+    with _capture_lock:
+        if not _active_outboxes:
+            _replaced_factory[:] = [models.get_boto3_client]
+            models.get_boto3_client = _capturing_factory
+        _active_outboxes.append(outbox)
+    try:
         yield outbox
+    finally:
+        with _capture_lock:
+            _active_outboxes.remove(outbox)
+            if not _active_outboxes:
+                models.get_boto3_client = _replaced_factory.pop()
