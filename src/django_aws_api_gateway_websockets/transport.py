@@ -40,7 +40,7 @@ import ssl
 import threading
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import botocore
@@ -328,7 +328,7 @@ class _Prepared:
 def _request_bytes(prepared: _Prepared, connection_id: str, body: bytes, body_sha: str) -> bytes:
     encoded = percent_encode(connection_id)
     request = _Request(prepared.url_prefix + encoded, body, {"payload_sha256": body_sha})
-    prepared.signer.add_auth(request)
+    prepared.signer.add_auth(cast(Any, request))
     head = "".join([f"{name}: {value}\r\n" for name, value in request.headers.items()])
     return b"".join(
         (
@@ -387,8 +387,8 @@ class _HTTPConnection(asyncio.Protocol):
 
     # asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter

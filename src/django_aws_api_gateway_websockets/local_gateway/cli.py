@@ -74,6 +74,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="delay added to every Management API call",
     )
     limits.add_argument("--max-post-bytes", type=int, default=DEFAULTS.max_post_bytes)
+    parser.add_argument(
+        "--virtual-connections",
+        type=int,
+        default=0,
+        metavar="N",
+        help="benchmark mode: register N connections without clients on the first gateway "
+        "(with their sessions); posts to them are counted and dropped",
+    )
     limits.add_argument(
         "--backend-concurrency",
         type=int,
@@ -118,6 +126,10 @@ def run(options: dict[str, Any], stdout: Writer, stop: threading.Event | None = 
     try:
         service.serve(*gateways)
         stdout.write(f"Local API Gateway listening on {service.gateway.base_url}\n")
+        if options.get("virtual_connections"):
+            count = options["virtual_connections"]
+            service.add_virtual_connections(gateways[0], count)
+            stdout.write(f"{count} virtual connections on {gateways[0].api_name}\n")
         for gateway in gateways:
             stdout.write("\n".join(service.describe(gateway)) + "\n")
         stdout.write("Quit with CONTROL-C.\n")

@@ -124,6 +124,8 @@ class Connection:
     #: Set once the gateway stops treating the connection as open (Management API: 410).
     gone: bool = False
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Benchmark mode: a connection with no client socket (see ``add_virtual_connections``).
+    virtual: bool = False
 
     def touch(self) -> None:
         self.last_active = time.monotonic()
@@ -149,6 +151,17 @@ class RateWindow:
         if len(self._times) >= limit:
             return False
         self._times.append(now)
+        return True
+
+
+class _VirtualSocket:
+    """The socket of a virtual connection: open until closed, and nothing to write to."""
+
+    closed = False
+    close_code: int | None = None
+
+    async def close(self, *, code: int = WSCloseCode.OK, message: bytes = b"") -> bool:
+        self.closed, self.close_code = True, code
         return True
 
 
@@ -182,6 +195,8 @@ class LocalGateway:
         self.connections: dict[str, Connection] = {}
         self.events: deque[Event] = deque(maxlen=event_history)
         self.failed_disconnects: set[str] = set()
+        #: Frames posted to virtual connections (counted, then dropped).
+        self.virtual_frames = 0
         self._connect_window = RateWindow()
         self._management_window = RateWindow()
         self._background: set[asyncio.Task[Any]] = set()
@@ -340,6 +355,34 @@ class LocalGateway:
             if connection_id not in self.connections:
                 return connection_id
 
+    def add_virtual_connections(self, api_id: str, count: int) -> list[str]:
+        """Benchmark mode: register ``count`` open connections on the gateway ``api_id`` that
+        have no client socket, and return their ids. The Management API treats them as any
+        other (POST counts the frame in :attr:`virtual_frames` and drops it, GET describes
+        them, DELETE closes them); no ``$connect`` or ``$disconnect`` is sent for them and they
+        never time out."""
+        spec = self.gateways[api_id]
+        now = datetime.now(timezone.utc)
+        headers: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+        ids = []
+        for _ in range(count):
+            connection_id = self._new_connection_id()
+            self.connections[connection_id] = Connection(
+                connection_id=connection_id,
+                gateway=spec,
+                ws=_VirtualSocket(),  # type: ignore[arg-type]
+                transport=None,
+                source_ip="127.0.0.1",
+                user_agent="virtual",
+                headers=headers,
+                query="",
+                connected_at=now,
+                last_active_at=now,
+                virtual=True,
+            )
+            ids.append(connection_id)
+        return ids
+
     async def _websocket(self, request: web.Request, spec: GatewaySpec) -> web.StreamResponse:
         limits = self.limits
         if self._stopping:
@@ -477,6 +520,13 @@ class LocalGateway:
         ws = connection.ws
         if ws.closed:
             return
+        if connection.virtual:
+            await ws.close(code=code)
+            connection.gone = True
+            self.connections.pop(connection.connection_id, None)
+            self._record(Event("closed", connection.connection_id, status=code))
+            connection.finished.set()
+            return
         try:
             await asyncio.wait_for(
                 ws.close(code=code, message=reason.encode()), self.limits.close_timeout
@@ -608,6 +658,9 @@ class LocalGateway:
         order; ``False`` when the socket is gone. A slow client never blocks the caller."""
         if connection.gone or connection.ws.closed:
             return False
+        if connection.virtual:
+            self.virtual_frames += 1
+            return True
         connection.outbox.put_nowait(data)
         connection.queued_bytes += len(data)
         return True

@@ -167,6 +167,28 @@ class LocalGatewayService:
             specs.append(spec)
         return specs
 
+    def add_virtual_connections(self, gateway: ApiGateway, count: int) -> list[str]:
+        """Benchmark mode: ``count`` connections on a served ``gateway`` that exist for the
+        Management API and for Django (a connected ``WebSocketSession`` each, in the gateway's
+        default channel) but have no client; see ``LocalGateway.add_virtual_connections``."""
+        from ..models import WebSocketSession
+
+        ids = self.thread.call(
+            functools.partial(self.gateway.add_virtual_connections, gateway.api_id, count)
+        )
+        WebSocketSession.objects.bulk_create(
+            (
+                WebSocketSession(
+                    connection_id=connection_id,
+                    channel_name=gateway.default_channel_name,
+                    api_gateway=gateway,
+                )
+                for connection_id in ids
+            ),
+            batch_size=1000,
+        )
+        return ids
+
     def sweep(self) -> int:
         """Mark disconnected the sessions whose ``$disconnect`` Django did not accept. When
         the database cannot be reached they are kept for the next sweep."""
