@@ -109,8 +109,8 @@ class WebSocketTokenView(View):
         return JsonResponse({"token": token.token, "expires_in": conf.token_expiry_seconds})
 
 
-# Names defined by the base classes are never message handlers, except these two.
-_HANDLER_BASE_ALLOWED = frozenset({"default", "change_channel"})
+# Names defined by the base classes are never message handlers, except these.
+_HANDLER_BASE_ALLOWED = frozenset({"default", "change_channel", "heartbeat"})
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -214,7 +214,8 @@ class WebSocketView(View):
                 *self._get_current_class_methods(),
             }
         reserved = self._reserved_names()
-        return {n for n in names if not n.startswith("_") and n not in reserved}
+        allowed = {n for n in names if not n.startswith("_") and n not in reserved}
+        return allowed | {"heartbeat"}  # the JS client's keep-alive is always answered
 
     # -- debugging (kept from the existing package) ------------------------------------------------
 
@@ -650,6 +651,12 @@ class WebSocketView(View):
     def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
         """Override to handle messages that name no known handler."""
         raise NotImplementedError("This logic needs to be defined within the subclass")
+
+    def heartbeat(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """``{"handler": "heartbeat"}``, sent by the shipped JS client when it has sent nothing
+        for a while: keeps API Gateway's 10-minute idle timer from closing the connection.
+        Answers nothing on the socket (an empty 204)."""
+        return HttpResponse(status=204)
 
     def change_channel(
         self, request: HttpRequest, *args: Any, **kwargs: Any
