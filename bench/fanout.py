@@ -73,11 +73,6 @@ def channel(n: int) -> str:
     return f"fanout-{n}"
 
 
-def connection_ids(n: int) -> list[str]:
-    """AWS-shaped ids (16 characters ending in ``=``), distinct per N."""
-    return [f"F{n:06d}x{i:07d}=" for i in range(n)]
-
-
 # -- the measured process ---------------------------------------------------------------------
 
 
@@ -118,7 +113,7 @@ def child(args: argparse.Namespace) -> None:
 
     name, n = args.child[0], int(args.child[1])
     gateway = ApiGateway.objects.get(api_name="fanout")
-    rows = WebSocketSession.objects.filter(channel_name=channel(n))
+    rows = WebSocketSession.objects.filter(channel_name=channel(n), api_gateway=gateway)
     if args.limit:
         first = list(rows.order_by("pk").values_list("pk", flat=True)[: args.limit])
         rows = rows.filter(pk__in=first)
@@ -159,10 +154,11 @@ def child(args: argparse.Namespace) -> None:
 
 
 class Target:
-    def __init__(self, kind: str, latency_ms: float, ids: list[str], api_id: str) -> None:
+    """The gateway process: the local gateway in benchmark mode, or the bare stub."""
+
+    def __init__(self, kind: str, latency_ms: float, total: int) -> None:
         self.kind = kind
         self.port = free_port()
-        self.api_id = api_id
         env = {**os.environ, "PYTHONPATH": f"{BENCH}:{ROOT / 'src'}"}
         if kind == "stub":
             command = [
@@ -171,10 +167,7 @@ class Target:
                 f"--port={self.port}",
                 f"--latency-ms={latency_ms}",
             ]
-            stdin = None
         else:
-            id_file = BENCH / ".fanout-ids.txt"
-            id_file.write_text("\n".join(ids))
             command = [
                 PYTHON,
                 "-m",
@@ -183,15 +176,10 @@ class Target:
                 f"--port={self.port}",
                 f"--latency-ms={latency_ms}",
                 "--connections-per-second=0",
-                f"--virtual-connections={id_file}",
+                f"--virtual-connections={total}",
             ]
-            stdin = None
-        self.process = subprocess.Popen(command, env=env, cwd=BENCH, stdin=stdin)
+        self.process = subprocess.Popen(command, env=env, cwd=BENCH, stdout=subprocess.DEVNULL)
         wait_for_port(self.port, timeout=120)
-
-    def endpoint(self) -> str:
-        """The ``api_endpoint`` a row gets so that ``management_endpoint`` reaches this target."""
-        return f"ws://127.0.0.1:{self.port}/{self.api_id}"
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -200,9 +188,43 @@ class Target:
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def prepare_rows(target: Target, gateway: Any, sizes: list[int]) -> None:
+    """Give each N its own channel of N connected sessions the target knows."""
+    from django.db import connections
+
+    from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
+
+    total = sum(sizes)
+    if target.kind == "stub":
+        ApiGateway.objects.filter(pk=gateway.pk).update(
+            api_endpoint=f"ws://127.0.0.1:{target.port}/{gateway.api_id}"
+        )
+        WebSocketSession.objects.bulk_create(
+            WebSocketSession(connection_id=f"S{i:014d}=", api_gateway=gateway) for i in range(total)
+        )
+    else:  # the local gateway creates the sessions of its virtual connections
+        deadline = time.monotonic() + 120
+        while WebSocketSession.objects.filter(api_gateway=gateway).count() < total:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the local gateway did not register its connections")
+            time.sleep(0.2)
+    pks = list(
+        WebSocketSession.objects.filter(api_gateway=gateway)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    start = 0
+    for n in sizes:
+        WebSocketSession.objects.filter(pk__in=pks[start : start + n]).update(
+            channel_name=channel(n), connected=True
+        )
+        start += n
+    connections.close_all()
 
 
 def run_child(args: argparse.Namespace, name: str, n: int, *, memory: bool, limit: int = 0):
@@ -232,23 +254,13 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     ApiGateway.objects.filter(api_name="fanout").delete()
-    WebSocketSession.objects.filter(channel_name__startswith="fanout-").delete()
     gateway = ApiGateway.objects.create(api_name="fanout", api_id="fanout0001")
-    all_ids: list[str] = []
-    for n in sizes:
-        ids = connection_ids(n)
-        all_ids.extend(ids)
-        WebSocketSession.objects.bulk_create(
-            WebSocketSession(connection_id=cid, channel_name=channel(n), api_gateway=gateway)
-            for cid in ids
-        )
     connections.close_all()
-    target = Target(args.target, args.latency_ms, all_ids, gateway.api_id)
+    target = Target(args.target, args.latency_ms, sum(sizes))
     rows: list[dict[str, Any]] = []
-    started_load = os.getloadavg()[0]
     try:
-        ApiGateway.objects.filter(pk=gateway.pk).update(api_endpoint=target.endpoint())
-        connections.close_all()
+        prepare_rows(target, gateway, sizes)
+        started_load = os.getloadavg()[0]
         for n in sizes:
             for name in names:
                 limit = args.baseline_max if name == "baseline" and args.baseline_max < n else 0
@@ -279,7 +291,8 @@ def main() -> None:
                 print(f"  done: N={n} {name}", file=sys.stderr, flush=True)
     finally:
         target.stop()
-        ApiGateway.objects.filter(pk=gateway.pk).update(api_endpoint="")
+        WebSocketSession.objects.filter(api_gateway=gateway).delete()
+        ApiGateway.objects.filter(pk=gateway.pk).delete()
     report(args, rows, started_load)
 
 
@@ -291,7 +304,7 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]], started_load: f
     )
     header = (
         f"{'N':>6} {'transport':<9}{'run':<6}{'seconds':>9}{'posts/s':>9}{'vs base':>9}"
-        f"{'CPU us/post':>12}{'peak MiB':>9}{'RSS+ MiB':>9}"
+        f"{'CPU us/post':>12}{'GW us/post':>11}{'peak MiB':>9}{'RSS+ MiB':>9}"
     )
     print(header)
     base = {r["n"]: r for r in rows if r["transport"] == "baseline"}
@@ -301,9 +314,12 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]], started_load: f
             ratio = f"{base[r['n']]['seconds'] / r['seconds']:.1f}x"
         peak = "" if r["traced_peak_mib"] is None else f"{r['traced_peak_mib']:.1f}"
         mark = "*" if r["extrapolated"] else " "
+        broadcasts = 1 if r["transport"] == "baseline" else 2  # the gateway CPU covers both
+        posts = (args.baseline_max if r["extrapolated"] else r["n"]) * broadcasts
+        gw = f"{r['gateway_cpu_s'] / posts * 1e6:.0f}" if r["run"] == "cold" else ""
         print(
             f"{r['n']:>6} {r['transport']:<9}{r['run']:<6}{r['seconds']:>8.2f}{mark}"
-            f"{r['posts_per_s']:>9.0f}{ratio:>9}{r['cpu_us_per_post']:>12.0f}{peak:>9}"
+            f"{r['posts_per_s']:>9.0f}{ratio:>9}{r['cpu_us_per_post']:>12.0f}{gw:>11}{peak:>9}"
             f"{r['rss_growth_mib']:>9.1f}"
         )
     if any(r["extrapolated"] for r in rows):
