@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import json
 import re
 import sys
@@ -17,6 +16,17 @@ from typing import Any
 import aiohttp
 
 TIMEOUT = 15.0
+
+
+def websocket_config(page: str) -> dict[str, Any]:
+    """What ``{% websocket_config %}`` rendered: the JSON the page's client connects with."""
+    found = re.search(
+        r'<script id="websocket-config" type="application/json">(.*?)</script>', page, re.S
+    )
+    if found is None:
+        raise RuntimeError("the room page has no websocket_config: is the gateway running?")
+    config: dict[str, Any] = json.loads(found[1])
+    return config
 
 
 async def receive(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
@@ -47,23 +57,22 @@ async def smoke(base: str, username: str, password: str, room: str) -> None:
                 raise RuntimeError("login failed")
         async with session.get(f"{base}/room/{room}/") as response:
             page = await response.text()
-        found = re.search(r'data-websocket-url="([^"]+)"', page)
-        if found is None:
+        config = websocket_config(page)
+        websocket_url = config.get("url")
+        if not websocket_url:
             raise RuntimeError("the room page has no WebSocket URL: is the gateway running?")
-        websocket_url = html.unescape(found[1])
-        csrf_token = re.search(r'csrf: "([^"]+)"', page)
-        assert csrf_token is not None
-        headers = {"X-CSRFToken": csrf_token[1], "Referer": base}
-        async with session.post(f"{base}/ws-token/", headers=headers) as response:
+        headers = {"X-CSRFToken": config["csrfToken"], "Referer": base}
+        async with session.post(f"{base}{config['tokenUrl']}", headers=headers) as response:
             token = (await response.json())["token"]
         print(f"connecting to {websocket_url}")
         async with session.ws_connect(
             f"{websocket_url}&ws_token={token}", origin=base, compress=15, timeout=timeout
         ) as ws:
-            await ws.send_str(json.dumps({"action": "chat", "handler": "whoami"}))
+            route = {config["routeSelectionKey"]: config["routeKey"]}  # {"action": "chat"}
+            await ws.send_str(json.dumps({**route, "handler": "whoami"}))
             me = await receive(ws, "whoami")
             print(f"connected as {me['user']} ({me['connectionId']}) in #{me['room']}")
-            await ws.send_str(json.dumps({"action": "chat", "handler": "say", "text": "hello"}))
+            await ws.send_str(json.dumps({**route, "handler": "say", "text": "hello"}))
             line = await receive(ws, "message")
             assert line["text"] == "hello", line
             print(f"room broadcast received: {line['user']}: {line['text']}")
