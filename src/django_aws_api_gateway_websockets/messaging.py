@@ -284,8 +284,24 @@ def fan_out(
     if workers == 1:
         outcomes.extend(post_one(client, cid, message, retry) for client, cid in jobs)
         return outcomes
+    # Each thread takes the next job when it is free: memory stays at the job list, not one
+    # future per connection.
+    work = iter(jobs)
+    lock = threading.Lock()
+
+    def worker() -> list[Outcome]:
+        done: list[Outcome] = []
+        while True:
+            with lock:
+                job = next(work, None)
+            if job is None:
+                return done
+            done.append(post_one(job[0], job[1], message, retry))
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ws-send") as pool:
-        outcomes.extend(pool.map(lambda job: post_one(job[0], job[1], message, retry), jobs))
+        futures = [pool.submit(worker) for _ in range(workers)]
+        for future in futures:
+            outcomes.extend(future.result())
     return outcomes
 
 

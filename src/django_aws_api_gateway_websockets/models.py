@@ -261,13 +261,17 @@ class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
     def _targets(self) -> tuple[list[tuple[str, str]], list[messaging.Outcome]]:
         """``(connection_id, endpoint)`` of the connected rows, read with their gateways in one
         query, and a failed outcome for each row without a usable gateway."""
-        rows = self.filter(connected=True).values_list(
-            "connection_id",
-            "api_gateway_id",
-            "api_gateway__api_name",
-            "api_gateway__api_id",
-            "api_gateway__api_endpoint",
-            "api_gateway__stage_name",
+        rows = (
+            self.filter(connected=True)
+            .values_list(
+                "connection_id",
+                "api_gateway_id",
+                "api_gateway__api_name",
+                "api_gateway__api_id",
+                "api_gateway__api_endpoint",
+                "api_gateway__stage_name",
+            )
+            .iterator(chunk_size=2000)
         )
         endpoints: dict[int, str | None] = {}
         targets: list[tuple[str, str]] = []

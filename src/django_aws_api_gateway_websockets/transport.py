@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import ssl
+import sys
 import threading
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -361,6 +362,17 @@ class _Response:
     keep_alive: bool
 
 
+_shared_values: dict[str, str] = {}
+
+
+def _shared(value: str) -> str:
+    """One string object per distinct header value (the ``Date``, ``Server``...), so that the
+    responses kept in a broadcast's outcomes do not hold thousands of copies."""
+    if len(_shared_values) > 256:
+        _shared_values.clear()
+    return _shared_values.setdefault(value, value)
+
+
 class _HTTPConnection(asyncio.Protocol):
     """One HTTP/1.1 connection carrying one request at a time."""
 
@@ -474,8 +486,8 @@ class _HTTPConnection(asyncio.Protocol):
             headers: dict[str, str] = {}
             for line in head[1:]:
                 name, _, value = line.partition(":")
-                name = name.strip().lower()
-                value = value.strip()
+                name = sys.intern(name.strip().lower())
+                value = _shared(value.strip()) if name != "x-amzn-requestid" else value.strip()
                 headers[name] = f"{headers[name]}, {value}" if name in headers else value
             self._status = status
             self._headers = headers
