@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: lint, types, then pytest on SQLite and on PostgreSQL.
-# Sets up everything it needs on a fresh machine (virtualenv, packages, PostgreSQL).
+# The whole test suite, as CI runs it: lint, types, then pytest on SQLite and on PostgreSQL, and
+# the database-heavy tests on MariaDB. Sets up everything it needs on a fresh machine
+# (virtualenv, packages, PostgreSQL, MariaDB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,8 +9,14 @@ python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
+# Debian's MariaDB server and the headers the mysqlclient driver (in the test extra) builds on.
+scripts/mariadb.sh install
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev]"
+
+# Property-based tests run the "ci" profile (tests/conftest.py): 10,000 examples of the view
+# fuzzing per database, derandomised so a run is repeatable.
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
 
 if [ -x scripts/fetch-legacy-wheels.sh ]; then
   scripts/fetch-legacy-wheels.sh
@@ -24,6 +31,11 @@ echo "== pytest on SQLite"
 .venv/bin/pytest -p no:cacheprovider --cov --cov-report=term "$@"
 
 echo "== pytest on PostgreSQL"
-DATABASE_URL="$(scripts/postgres.sh start)"
-export DATABASE_URL
-.venv/bin/pytest -p no:cacheprovider "$@"
+DATABASE_URL="$(scripts/postgres.sh start)" .venv/bin/pytest -p no:cacheprovider "$@"
+
+# MariaDB: the migrations from existing-package databases, and the database paths of the
+# models, views and forged callbacks (the fuzzing and the local gateway ran on the two above).
+echo "== pytest on MariaDB"
+DATABASE_URL="$(scripts/mariadb.sh start)" .venv/bin/pytest -p no:cacheprovider \
+  tests/test_migrations.py tests/test_models.py tests/test_tokens.py tests/test_views.py \
+  tests/test_forgery.py "$@"

@@ -11,7 +11,7 @@ from django_aws_api_gateway_websockets.models import ApiGateway
 from django_aws_api_gateway_websockets.testing import GatewayCallbacks
 
 # `make test` selects "ci": enough examples to mean something, derandomised so CI is repeatable.
-hypothesis_settings.register_profile("ci", max_examples=2000, derandomize=True, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=10_000, derandomize=True, deadline=None)
 hypothesis_settings.register_profile("dev", max_examples=200, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 

@@ -3,8 +3,8 @@
 Two halves:
 
 - the pytest side finds and unpacks the old wheels (fetched by scripts/fetch-legacy-wheels.sh),
-  creates throwaway databases (a SQLite file, or a PostgreSQL database on the server that
-  ``DATABASE_URL`` names) and runs the driver below in a subprocess;
+  creates throwaway databases (a SQLite file, or a PostgreSQL or MariaDB database on the server
+  that ``DATABASE_URL`` names) and runs the driver below in a subprocess;
 - the driver (``python -m tests.legacy_db ACTIONS.json RESULT.json``) runs with whichever
   ``django_aws_api_gateway_websockets`` comes first on ``PYTHONPATH`` (an unpacked old wheel, or
   ours), performs a list of actions on the database named by ``WS_MIGRATION_DB`` with
@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 APP = "django_aws_api_gateway_websockets"
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,17 +93,55 @@ def _postgres_server() -> str | None:
     return url if url.startswith(("postgres://", "postgresql://")) else None
 
 
+def _mysql_server() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("mysql://", "mariadb://")) else None
+
+
 def backend_name() -> str:
-    return "postgresql" if _postgres_server() else "sqlite"
+    if _postgres_server():
+        return "postgresql"
+    return "mysql" if _mysql_server() else "sqlite"
+
+
+@contextmanager
+def _mysql_database(server: str) -> Iterator[str]:
+    import MySQLdb
+
+    parts = urlsplit(server)
+    name = f"wsmig_{uuid.uuid4().hex[:12]}"
+
+    def execute(statement: str) -> None:
+        connection = MySQLdb.connect(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 3306,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+        )
+        try:
+            connection.cursor().execute(statement)
+        finally:
+            connection.close()
+
+    execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield urlunsplit(parts._replace(scheme="mysql", path=f"/{name}"))
+    finally:
+        execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 @contextmanager
 def temporary_database(tmp_dir: Path) -> Iterator[str]:
     """A new empty database (``WS_MIGRATION_DB`` URL), dropped afterwards.
 
-    PostgreSQL when ``DATABASE_URL`` points at a server (a database created there for the
-    test), else a SQLite file in ``tmp_dir``.
+    PostgreSQL or MariaDB when ``DATABASE_URL`` points at such a server (a database created
+    there for the test), else a SQLite file in ``tmp_dir``.
     """
+    mysql = _mysql_server()
+    if mysql is not None:
+        with _mysql_database(mysql) as url:
+            yield url
+        return
     server = _postgres_server()
     if server is None:
         yield f"sqlite://{tmp_dir / 'db.sqlite3'}"
@@ -290,7 +328,8 @@ def do_report() -> dict[str, Any]:
             columns = {
                 info.name: {
                     "type": str(info.type_code),
-                    "size": [info.display_size, info.internal_size, info.precision, info.scale],
+                    # Not display_size: MySQLdb reports the widest value in the sample row.
+                    "size": [info.internal_size, info.precision, info.scale],
                     "null": bool(info.null_ok),
                 }
                 for info in introspection.get_table_description(cursor, table)

@@ -2,7 +2,8 @@
 
 The same module serves the old package (when its unpacked wheel comes first on PYTHONPATH) and
 ours, so it only names things both have. ``WS_MIGRATION_DB`` names the database:
-``sqlite:///abs/path.sqlite3`` or ``postgresql://user:pass@host:port/name``.
+``sqlite:///abs/path.sqlite3``, ``postgresql://user:pass@host:port/name`` or
+``mysql://user:pass@host:port/name`` (MariaDB).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ WEBSOCKETS: dict[str, object] = {}
 SILENCED_SYSTEM_CHECKS = ["aws_websockets.W003", "aws_websockets.W005"]
 
 
-def _database(url: str) -> dict[str, str]:
+def _database(url: str) -> dict[str, object]:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path)}
@@ -48,7 +49,19 @@ def _database(url: str) -> dict[str, str]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
         }
-    raise ValueError(f"WS_MIGRATION_DB must be a sqlite:// or postgresql:// URL, not {url!r}")
+    if parts.scheme in ("mysql", "mariadb"):
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "OPTIONS": {"charset": "utf8mb4"},
+        }
+    raise ValueError(
+        f"WS_MIGRATION_DB must be a sqlite://, postgresql:// or mysql:// URL, not {url!r}"
+    )
 
 
 DATABASES = {"default": _database(os.environ["WS_MIGRATION_DB"])}

@@ -1,4 +1,4 @@
-"""Settings for the test suite: SQLite by default, PostgreSQL when DATABASE_URL says so."""
+"""Settings for the test suite: SQLite by default, PostgreSQL or MariaDB when DATABASE_URL says so."""
 
 from __future__ import annotations
 
@@ -62,18 +62,23 @@ WEBSOCKETS: dict[str, object] = {}
 
 def _database_from_url(url: str) -> dict[str, object]:
     parts = urlsplit(url)
-    return {
-        "ENGINE": "django.db.backends.postgresql",
+    mysql = parts.scheme in ("mysql", "mariadb")
+    database: dict[str, object] = {
+        "ENGINE": "django.db.backends.mysql" if mysql else "django.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
     }
+    if mysql:
+        database["OPTIONS"] = {"charset": "utf8mb4"}
+        database["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    return database
 
 
 _url = os.environ.get("DATABASE_URL", "")
-if _url.startswith(("postgres://", "postgresql://")):
+if _url.startswith(("postgres://", "postgresql://", "mysql://", "mariadb://")):
     DATABASES = {"default": _database_from_url(_url)}
 else:
     DATABASES = {
