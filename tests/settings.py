@@ -1,4 +1,4 @@
-"""Settings for the test suite: SQLite by default, PostgreSQL or MariaDB when DATABASE_URL says so."""
+"""Settings for the test suite: SQLite by default; PostgreSQL or MariaDB per DATABASE_URL."""
 
 from __future__ import annotations
 
