@@ -128,6 +128,25 @@ def test_moto_interception_keeps_the_boto3_path(fake_gateway) -> None:
     assert messaging.transport_for(endpoint, models.get_boto3_client) == "lean"
 
 
+def test_green_threads_keep_the_boto3_path(monkeypatch) -> None:
+    import sys
+    import types
+
+    endpoint = "https://abc.execute-api.us-east-1.amazonaws.com/prod"
+    fake = types.SimpleNamespace(is_module_patched=lambda name: name == "threading")
+    monkeypatch.setitem(sys.modules, "gevent.monkey", fake)
+    assert messaging.transport_for(endpoint, models.get_boto3_client) == "boto3"
+    fake.is_module_patched = lambda name: False
+    assert messaging.transport_for(endpoint, models.get_boto3_client) == "lean"
+    monkeypatch.delitem(sys.modules, "gevent.monkey")
+    monkeypatch.setitem(
+        sys.modules,
+        "eventlet.patcher",
+        types.SimpleNamespace(is_monkey_patched=lambda name: name == "thread"),
+    )
+    assert messaging.transport_for(endpoint, models.get_boto3_client) == "boto3"
+
+
 def test_a_proxy_for_the_endpoint_keeps_the_boto3_path(monkeypatch) -> None:
     endpoint = "https://abc.execute-api.us-east-1.amazonaws.com/prod"
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")

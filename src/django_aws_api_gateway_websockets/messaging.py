@@ -389,6 +389,10 @@ def _lean_route(client: Any, endpoint: str) -> LeanRoute | None:
         if conf.send_transport == "lean":
             logger.info("Lean transport not used for %s: a botocore interceptor is on", endpoint)
         return None
+    if route is not None and transport.green_threads():
+        if conf.send_transport == "lean":
+            logger.info("Lean transport not used: gevent/eventlet patched threading")
+        return None
     return route
 
 

@@ -107,6 +107,18 @@ def _proxy_for(client: BaseClient, url: str) -> str | None:
     return str(proxy) if proxy else None
 
 
+def green_threads() -> bool:
+    """Whether gevent or eventlet has monkey-patched threading (gunicorn's gevent/eventlet
+    workers): the loop thread would then be a greenlet, so the boto3 transport is used."""
+    gevent = sys.modules.get("gevent.monkey")
+    if gevent is not None and getattr(gevent, "is_module_patched", lambda _: False)("threading"):
+        return True
+    eventlet = sys.modules.get("eventlet.patcher")
+    return bool(
+        eventlet is not None and getattr(eventlet, "is_monkey_patched", lambda _: False)("thread")
+    )
+
+
 def intercepted(client: BaseClient) -> bool:
     """Whether a botocore ``before-send`` handler could answer instead of the network (moto's
     ``mock_aws``, a recorder...). Then only the boto3 transport goes through it."""
