@@ -147,7 +147,7 @@ def test_manage_py_help_and_exit_codes(tmp_path: Any) -> None:
         [*base, "provisionApiGateway", "--help"], capture_output=True, text=True, env=env
     )
     assert shown.returncode == 0, shown.stderr
-    assert "{plan,apply,teardown}" in shown.stdout
+    assert "{plan,apply,rotate-secret,teardown}" in shown.stdout
     assert "--pk PK" in shown.stdout and "--name NAME" in shown.stdout
     assert "--dry-run" in shown.stdout and "--check" in shown.stdout
     failed = subprocess.run(

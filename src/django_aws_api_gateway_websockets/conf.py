@@ -70,6 +70,9 @@ OPTIONS: Mapping[str, Option] = {
     "rate_limit_window_minutes": Option(1, _positive_int, "a positive integer"),
     # Reject callbacks from gateways that have no secret (instead of accepting them on headers).
     "require_gateway_secret": Option(False, _bool, "True or False"),
+    # After provisioning rotates a gateway's secret, the old one stays accepted this long (while
+    # AWS deploys the new one).
+    "secret_rotation_window_seconds": Option(3600, _positive_int, "a positive integer"),
     # Hosts, besides the Host header's, that a $connect Origin may name.
     "allowed_origin_hosts": Option((), _str_list, "a list of host names"),
     # The existing package's substring Host-in-Origin comparison. Weakens the check; warned about.
@@ -133,6 +136,10 @@ class Settings:
     @property
     def require_gateway_secret(self) -> bool:
         return bool(self.option("require_gateway_secret"))
+
+    @property
+    def secret_rotation_window_seconds(self) -> int:
+        return int(self.option("secret_rotation_window_seconds"))
 
     @property
     def allowed_origin_hosts(self) -> tuple[str, ...]:

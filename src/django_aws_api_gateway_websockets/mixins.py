@@ -28,6 +28,8 @@ class AddWebSocketRouteToContextMixin:
         route = (
             ApiGatewayAdditionalRoute.objects.filter(route_key=self.websocket_route_key)
             .select_related("api_gateway")
+            # The gateway's secrets are never loaded into a template context.
+            .defer("api_gateway__secret", "api_gateway__previous_secret")
             .first()
         )
         context["api_gateway_route"] = route

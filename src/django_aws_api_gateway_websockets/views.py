@@ -44,6 +44,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from django.views.generic import View
 
 from .aws import SECRET_HEADER
@@ -352,12 +353,18 @@ class WebSocketView(View):
         return None
 
     @staticmethod
+    @sensitive_variables()
     def _secret_matches(gateway: ApiGateway, provided: str | None) -> bool:
-        if not gateway.secret:
+        """``provided`` is the gateway's secret (or, within the rotation window after
+        provisioning rotated it, the previous one), compared in constant time."""
+        accepted = gateway.accepted_secrets()
+        if not accepted:
             return not conf.require_gateway_secret
         if provided is None:
             return False
-        return hmac.compare_digest(provided.encode(), gateway.secret.encode())
+        candidate = provided.encode()
+        matches = [hmac.compare_digest(candidate, secret.encode()) for secret in accepted]
+        return any(matches)
 
     def _expected_useragent(self, request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
         agent = request.headers.get("User-Agent", "")

@@ -47,6 +47,7 @@ __all__ = [
     "deploy",
     "integration_kwargs",
     "plan",
+    "rotate_secret",
     "route_kwargs",
     "teardown",
     "upsert_additional_route",
@@ -86,6 +87,24 @@ def apply(
         gateway.save()
     run = Run(gateway, operation="apply", dry_run=False, progress=progress)
     _steps.converge(run, _parts(parts))
+    return run.result
+
+
+def rotate_secret(gateway: ApiGateway, *, progress: Progress | None = None) -> Result:
+    """Replace the gateway's secret with no callback refused: the new value is stored first
+    (the old one stays accepted for ``WEBSOCKETS["secret_rotation_window_seconds"]``), then the
+    API is applied, which updates every integration's secret header and redeploys the stage.
+
+    When a step fails the new secret is already stored and both are accepted: run ``apply``
+    again (within the window) to finish. Without a secret yet, this is ``apply`` for the API.
+    """
+    if gateway.pk is None:
+        gateway.save()
+    run = Run(gateway, operation="apply", dry_run=False, progress=progress)
+    _steps.validate(run, frozenset({"api"}))
+    if gateway.secret:
+        _steps.rotate_secret(run)
+    _steps.converge(run, frozenset({"api"}))
     return run.result
 
 

@@ -156,8 +156,10 @@ class Run:
     # -- messages ------------------------------------------------------------------------------
 
     def redact(self, text: str) -> str:
-        secret = self.gateway.secret
-        return text.replace(secret, REDACTED) if secret else text
+        for secret in (self.gateway.secret, self.gateway.previous_secret):
+            if secret:
+                text = text.replace(secret, REDACTED)
+        return text
 
     def reason(self, error: BaseException) -> str:
         """Why ``error`` happened, in one line without the secret."""

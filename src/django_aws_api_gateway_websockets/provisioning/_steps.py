@@ -757,6 +757,30 @@ def ensure_secret(run: Run) -> None:
     run.record(secret=run.gateway.generate_secret())
 
 
+def rotate_secret(run: Run) -> None:
+    """A new secret; the current one becomes ``previous_secret``, accepted by the view for
+    ``WEBSOCKETS["secret_rotation_window_seconds"]`` while AWS deploys the new one."""
+    from django.utils import timezone
+
+    from ..conf import conf
+
+    window = conf.secret_rotation_window_seconds
+    run.change(
+        Change(
+            "update",
+            "secret",
+            SECRET_HEADER,
+            (f"the previous value stays accepted for {window}s",),
+        ),
+        lambda: None,
+    )
+    run.record(
+        secret=run.gateway.generate_secret(),
+        previous_secret=run.gateway.secret,
+        secret_rotated_at=timezone.now(),
+    )
+
+
 def validate(run: Run, parts: frozenset[str]) -> None:
     from django.core.exceptions import ValidationError
 

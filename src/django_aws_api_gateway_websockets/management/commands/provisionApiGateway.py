@@ -1,4 +1,4 @@
-"""``manage.py provisionApiGateway plan|apply|teardown --pk N`` (or ``--name NAME``)."""
+"""``manage.py provisionApiGateway plan|apply|rotate-secret|teardown --pk N`` (or ``--name``)."""
 
 from __future__ import annotations
 
@@ -36,13 +36,16 @@ class Command(BaseCommand):
     help = (
         "Make AWS match an ApiGateway row. 'plan' lists what would be created, updated and "
         "deleted (nothing is changed); 'apply' makes those changes step by step, recording ids "
-        "on the row as it goes, so running it again after a failure resumes; 'teardown' deletes "
+        "on the row as it goes, so running it again after a failure resumes; 'rotate-secret' "
+        "stores a new gateway secret (the old one stays accepted for "
+        'WEBSOCKETS["secret_rotation_window_seconds"]) and applies the API so AWS sends the new '
+        "one: no callback is refused on the way; 'teardown' deletes "
         "the gateway's DNS alias, API mapping, custom domain and API. Exits non-zero when a step "
         "fails, naming the step."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("operation", choices=["plan", "apply", "teardown"])
+        parser.add_argument("operation", choices=["plan", "apply", "rotate-secret", "teardown"])
         add_gateway_arguments(parser)
         parser.add_argument(
             "--only",
@@ -83,6 +86,10 @@ class Command(BaseCommand):
             elif operation == "apply":
                 self.stdout.write(f"Applying {label}:")
                 result = provisioning.apply(gateway, parts=parts, progress=self._progress)
+                self._print_done(result, "AWS already matched the gateway; nothing changed.")
+            elif operation == "rotate-secret":
+                self.stdout.write(f"Rotating the secret of {label}:")
+                result = provisioning.rotate_secret(gateway, progress=self._progress)
                 self._print_done(result, "AWS already matched the gateway; nothing changed.")
             else:
                 self._teardown(
