@@ -42,6 +42,8 @@ OUR_MIGRATIONS = {
     "0001_squashed_0009_v4_schema",
     "0010_adopt_legacy_token_tables",
     "0011_apigateway_secret",
+    "0012_apigateway_secret_rotation",
+    "0013_case_sensitive_connection_ids",
 }
 NAMED_INDEXES = {
     f"{APP}_apigateway": {
