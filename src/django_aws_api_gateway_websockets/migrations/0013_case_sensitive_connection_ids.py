@@ -42,4 +42,9 @@ def binary_collation(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("django_aws_api_gateway_websockets", "0012_apigateway_secret_rotation")]
 
-    operations = [migrations.RunPython(binary_collation, migrations.RunPython.noop, elidable=False)]
+    # atomic=False: MySQL cannot roll DDL back, and Django refuses DDL inside a transaction there.
+    operations = [
+        migrations.RunPython(
+            binary_collation, migrations.RunPython.noop, atomic=False, elidable=False
+        )
+    ]
