@@ -13,6 +13,8 @@ fi
 scripts/mariadb.sh install
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev]"
+# Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
+scripts/chromium.sh
 
 # Property-based tests run the "ci" profile (tests/conftest.py): 10,000 examples of the view
 # fuzzing per database, derandomised so a run is repeatable.
@@ -26,6 +28,8 @@ echo "== ruff"
 .venv/bin/ruff check src tests
 echo "== mypy"
 .venv/bin/mypy
+echo "== docs (mkdocs build --strict)"
+.venv/bin/mkdocs build --strict --quiet --site-dir .cache/site
 
 echo "== pytest on SQLite"
 .venv/bin/pytest -p no:cacheprovider --cov --cov-report=term "$@"

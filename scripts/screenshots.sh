@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Refresh the demo's screenshots in docs/images from a run of its browser tests (the demo
+# through runserver and runwsgateway, in Chromium). Look at them before committing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/chromium.sh
+SCREENSHOT_DIR="$PWD/docs/images" .venv/bin/pytest -q -p no:cacheprovider \
+  tests/test_browser_demo.py -k "chat or injected" "$@"
+ls -l docs/images
