@@ -42,4 +42,4 @@ DATABASE_URL="$(scripts/postgres.sh start)" .venv/bin/pytest -p no:cacheprovider
 echo "== pytest on MariaDB"
 DATABASE_URL="$(scripts/mariadb.sh start)" .venv/bin/pytest -p no:cacheprovider \
   tests/test_migrations.py tests/test_models.py tests/test_tokens.py tests/test_views.py \
-  tests/test_forgery.py "$@"
+  tests/test_forgery.py tests/test_secrets.py tests/test_reconcile.py "$@"
