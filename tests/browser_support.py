@@ -40,6 +40,14 @@ CHROMIUM_ARGS = [
 SCREENSHOT_ENV = "SCREENSHOT_DIR"
 
 
+#: The browser tests use no test database of their own (the demo runs on its own SQLite), so
+#: they run once: in the SQLite run of scripts/test.sh, not again with DATABASE_URL set.
+ONCE_PER_SUITE = pytest.mark.skipif(
+    bool(os.environ.get("DATABASE_URL")),
+    reason="browser tests use no test database: they run in the SQLite run",
+)
+
+
 def require_chromium() -> None:
     """Skip (fail under CI) when Chromium or Playwright is missing."""
     problems = []

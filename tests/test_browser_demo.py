@@ -30,7 +30,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from tests.browser_support import ROOT, SCREENSHOT_ENV, chromium, watch_page_errors
+from tests.browser_support import (
+    ONCE_PER_SUITE,
+    ROOT,
+    SCREENSHOT_ENV,
+    chromium,
+    watch_page_errors,
+)
 
 EXAMPLE = ROOT / "example"
 HOST = "127.0.0.1"
@@ -40,10 +46,7 @@ TABLE = "django_aws_api_gateway_websockets_"
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals"),
-    pytest.mark.skipif(
-        bool(os.environ.get("DATABASE_URL")),
-        reason="the demo runs on its own SQLite database: the PostgreSQL run would repeat this",
-    ),
+    ONCE_PER_SUITE,  # the demo runs on its own SQLite database
 ]
 
 

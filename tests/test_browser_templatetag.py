@@ -19,7 +19,9 @@ from django.template import Context, Template
 from django.test import RequestFactory
 
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
-from tests.browser_support import CLIENT_JS, chromium, watch_page_errors
+from tests.browser_support import CLIENT_JS, ONCE_PER_SUITE, chromium, watch_page_errors
+
+pytestmark = ONCE_PER_SUITE
 
 ORIGIN = "http://app.test"
 HOSTILE = "</script><script>window.__xss = 1; alert(1)</script>\"'; window.__xss = 2; //"

@@ -16,8 +16,10 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.utils.html import json_script
 
-from tests.browser_support import CLIENT_JS, chromium, watch_page_errors
+from tests.browser_support import CLIENT_JS, ONCE_PER_SUITE, chromium, watch_page_errors
 from tests.test_docs import Block, params
+
+pytestmark = ONCE_PER_SUITE
 
 ORIGIN = "http://app.test"
 GATEWAY = "ws://gw.test/abc123/production"

@@ -21,7 +21,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser_support import CLIENT_JS, chromium, watch_page_errors
+from tests.browser_support import CLIENT_JS, ONCE_PER_SUITE, chromium, watch_page_errors
+
+pytestmark = ONCE_PER_SUITE
 
 ORIGIN = "http://app.test"
 GATEWAY = "ws://gw.test/abc123/production"
@@ -460,7 +462,9 @@ def test_unknown_options_warn_and_a_missing_url_throws(site: FakeSite) -> None:
     site.boot(url=f"{GATEWAY}", heartbeatIntervall=5)
     assert (
         site.page.evaluate(
-            """() => { try { new clientModule.WebSocketClient({}); } catch (e) { return e.name; } }"""
+            """() => {
+              try { new clientModule.WebSocketClient({}); } catch (e) { return e.name; }
+            }"""
         )
         == "TypeError"
     )
