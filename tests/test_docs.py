@@ -258,3 +258,15 @@ def test_every_view_rejection_is_in_troubleshooting() -> None:
     }
     documented = set(symptoms())
     assert messages - documented == set()
+
+
+def test_every_management_command_named_exists() -> None:
+    """``manage.py NAME`` in the docs, the README and the package's messages is a real command."""
+    from django.core.management import get_commands
+
+    known = set(get_commands())
+    known |= {p.stem for p in (ROOT / "example" / "chat" / "management" / "commands").glob("*.py")}
+    texts = [p.read_text() for p in [*DOCS.glob("*.md"), ROOT / "README.md"]]
+    texts += [s for path in SOURCE.rglob("*.py") for s in _python_strings(path)]
+    named = {name for text in texts for name in re.findall(r"manage\.py (\w+)", text)}
+    assert named and named - known == set()

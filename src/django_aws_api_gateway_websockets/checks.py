@@ -194,8 +194,8 @@ def check_gateway_secrets(
                 Warning(
                     f"{len(names)} API Gateway(s) have no secret, so their callbacks are "
                     f"trusted on headers alone: {listed}.",
-                    hint="Run `manage.py websocketgateway apply` for each to configure a secret, "
-                    'or set WEBSOCKETS["require_gateway_secret"] = True to refuse them.',
+                    hint="Run `manage.py provisionApiGateway apply` for each to configure a "
+                    'secret, or set WEBSOCKETS["require_gateway_secret"] = True to refuse them.',
                     id=f"{PREFIX}.W005",
                 )
             )
