@@ -270,3 +270,13 @@ def test_every_management_command_named_exists() -> None:
     texts += [s for path in SOURCE.rglob("*.py") for s in _python_strings(path)]
     named = {name for text in texts for name in re.findall(r"manage\.py (\w+)", text)}
     assert named and named - known == set()
+
+
+def test_every_setting_and_check_id_is_documented() -> None:
+    from django_aws_api_gateway_websockets.conf import OPTIONS
+
+    text = "".join(p.read_text() for p in DOCS.glob("*.md"))
+    assert [key for key in OPTIONS if f"`{key}`" not in text] == []
+    ids = set(re.findall(r"aws_websockets\.[EW]\d{3}", (SOURCE / "checks.py").read_text()))
+    settings_page = (DOCS / "settings.md").read_text()
+    assert ids and {i for i in ids if f"`{i}`" not in settings_page} == set()
