@@ -278,14 +278,14 @@ def test_backoff_formula(site: FakeSite) -> None:
 
 
 def test_a_stable_connection_resets_the_backoff(site: FakeSite) -> None:
-    site.boot(backoffInitial=50, backoffMax=400, backoffJitter=0, stableAfter=200)
+    site.boot(backoffInitial=50, backoffMax=400, backoffJitter=0, stableAfter=1000)
     site.page.evaluate("client.connect()")
     site.wait_open()
     site.sockets[-1].route.close(code=1001, reason="")  # dropped at once: not stable
     site.wait_open(2)
     site.sockets[-1].route.close(code=1001, reason="")
     site.wait_open(3)
-    site.page.wait_for_timeout(300)  # stable now
+    site.page.wait_for_timeout(1200)  # stable now
     site.sockets[-1].route.close(code=1011, reason="")
     site.wait_open(4)
     assert [r["delay"] for r in site.events("retry")] == [50, 100, 50]
@@ -323,16 +323,14 @@ def test_states_events_and_close_for_good(site: FakeSite) -> None:
 
 
 def test_heartbeat_when_nothing_was_sent_for_the_interval(site: FakeSite) -> None:
-    site.boot(heartbeatInterval=150, routeKey="chat")
+    site.boot(heartbeatInterval=300, routeKey="chat")
     site.page.evaluate("client.connect()")
     site.wait_open()
-    site.page.wait_for_timeout(700)
+    site.page.wait_for_timeout(1300)
     socket = site.sockets[0]
-    beats = [(at, json.loads(text)) for at, text in socket.messages]
-    assert len(beats) >= 3
-    assert all(body == {"action": "chat", "handler": "heartbeat"} for _, body in beats)
-    times = [at for at, _ in beats]
-    assert all(b - a >= 0.13 for a, b in pairwise(times))
+    beats = [json.loads(text) for _, text in socket.messages]
+    assert 3 <= len(beats) <= 5  # one per interval of silence: about four in 1.3 s
+    assert all(body == {"action": "chat", "handler": "heartbeat"} for body in beats)
     # sending postpones the heartbeat: none while the page keeps talking
     before = len(socket.messages)
     site.page.evaluate(
