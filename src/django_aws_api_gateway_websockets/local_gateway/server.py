@@ -248,7 +248,8 @@ class LocalGateway:
             skip_auto_headers=("User-Agent", "Content-Type"),
         )
         app = web.Application(client_max_size=max(self.limits.max_post_bytes, 1) * 8)
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        # [\s\S]: any path, newlines (%0A) included; ".*" left those to aiohttp's plain 404.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         try:
             await self._runner.setup()
