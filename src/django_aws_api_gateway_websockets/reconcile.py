@@ -52,6 +52,7 @@ class ReconcileReport:
     errors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     dry_run: bool = False
+    disconnect_orphans: bool = False
 
     def __str__(self) -> str:
         verb = "would mark" if self.dry_run else "marked"
@@ -143,7 +144,7 @@ def reconcile_sessions(
     Every AWS client comes from ``models.get_boto3_client`` (so a patched factory applies).
     """
     started = time.monotonic()
-    report = ReconcileReport(dry_run=dry_run)
+    report = ReconcileReport(dry_run=dry_run, disconnect_orphans=disconnect_orphans)
     workers = concurrency or conf.send_concurrency
     policy = messaging.RetryPolicy.from_settings()
     rows = WebSocketSession.objects.filter(
@@ -163,40 +164,59 @@ def reconcile_sessions(
         return clients[endpoint]
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
-        for batch in _batches(rows, batch_size):
-            missing = {g for _, _, g in batch if g is not None and g not in endpoints}
-            if missing:
-                endpoints.update(_endpoints(missing))
-            jobs: list[tuple[str, Any]] = []
-            orphans: list[str] = []
-            for _pk, connection_id, gateway_id in batch:
-                endpoint = endpoints.get(gateway_id) if gateway_id is not None else None
-                if endpoint is None:
-                    orphans.append(connection_id)
-                else:
-                    jobs.append((connection_id, client_for(endpoint)))
-            answers = pool.map(lambda job: _check(job[1], job[0], policy), jobs)
-            gone: list[str] = []
-            for (connection_id, _client), answer in zip(jobs, answers, strict=True):
-                report.checked += 1
-                if answer == "alive":
-                    report.alive += 1
-                elif answer == "gone":
-                    gone.append(connection_id)
-                else:
-                    report.unchecked += 1
-                    report.errors[answer] += 1
-            report.gone += len(gone)
-            report.orphans += len(orphans)
-            if disconnect_orphans:
-                report.orphans_disconnected += len(orphans)
-                gone.extend(orphans)
-            if gone and not dry_run:
-                WebSocketSession.mark_disconnected(gone)
+        try:
+            _reconcile_batches(rows, batch_size, endpoints, client_for, pool, policy, report)
+        finally:
+            for client in clients.values():
+                close = getattr(client, "close", None)  # botocore's closes its sockets
+                if callable(close):
+                    close()
     report.seconds = time.monotonic() - started
     if report.errors:
         logger.warning("reconcile: %s", report)
     return report
+
+
+def _reconcile_batches(
+    rows: Any,
+    batch_size: int,
+    endpoints: dict[int, str | None],
+    client_for: Any,
+    pool: ThreadPoolExecutor,
+    policy: messaging.RetryPolicy,
+    report: ReconcileReport,
+) -> None:
+    """Check ``rows`` batch by batch, recording into ``report``."""
+    for batch in _batches(rows, batch_size):
+        missing = {g for _, _, g in batch if g is not None and g not in endpoints}
+        if missing:
+            endpoints.update(_endpoints(missing))
+        jobs: list[tuple[str, Any]] = []
+        orphans: list[str] = []
+        for _pk, connection_id, gateway_id in batch:
+            endpoint = endpoints.get(gateway_id) if gateway_id is not None else None
+            if endpoint is None:
+                orphans.append(connection_id)
+            else:
+                jobs.append((connection_id, client_for(endpoint)))
+        answers = pool.map(lambda job: _check(job[1], job[0], policy), jobs)
+        gone: list[str] = []
+        for (connection_id, _client), answer in zip(jobs, answers, strict=True):
+            report.checked += 1
+            if answer == "alive":
+                report.alive += 1
+            elif answer == "gone":
+                gone.append(connection_id)
+            else:
+                report.unchecked += 1
+                report.errors[answer] += 1
+        report.gone += len(gone)
+        report.orphans += len(orphans)
+        if report.disconnect_orphans:
+            report.orphans_disconnected += len(orphans)
+            gone.extend(orphans)
+        if gone and not report.dry_run:
+            WebSocketSession.mark_disconnected(gone)
 
 
 def cleanup(*, token_age_seconds: int = 300, rate_limit_age_days: int = 7) -> CleanupReport:
