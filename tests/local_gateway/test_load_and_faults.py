@@ -545,3 +545,48 @@ def test_database_outage_during_a_broadcast(
     # Reconciliation records what the broadcast could not: the ghosts are gone.
     assert result["error"] is None and f"{count} alive, {ghosts} gone" in result["out"]
     print(f"\ndatabase outage during a broadcast: {type(result['reported']).__name__} raised")
+
+
+# -- reconciliation of thousands of rows over real HTTP -------------------------------------------
+
+RECONCILE_ROWS = int(os.environ.get("WEBSOCKETS_RECONCILE_HTTP_ROWS", "3000"))
+
+
+def test_reconcile_thousands_of_rows_over_http(
+    database_url: str, tmp_path: Path, browser: Browser
+) -> None:
+    """GetConnection for every row through the gateway's Management API: first all alive
+    (benchmark mode's connections without clients), then, the gateway killed and restarted,
+    all gone."""
+    built = make_stack(
+        database_url, tmp_path, browser, "--virtual-connections", str(RECONCILE_ROWS)
+    )
+    ApiGateway.objects.filter(pk=built.row.pk).update(api_created=True)  # no sweep on restart
+    try:
+        deadline = time.monotonic() + 60
+        while WebSocketSession.objects.filter(connected=True).count() < RECONCILE_ROWS:
+            assert time.monotonic() < deadline, "the virtual connections' rows never appeared"
+            time.sleep(0.1)
+        figures = []
+        for expected in ("alive", "gone"):
+            started = time.monotonic()
+            out, error = reconcile_command()
+            figures.append(time.monotonic() - started)
+            assert error is None, out
+            if expected == "alive":
+                assert f"{RECONCILE_ROWS} alive, 0 gone" in out, out
+                built.gateway.kill()
+                built.gateway.args = [a for a in built.gateway.args if a != "--virtual-connections"]
+                built.gateway.args.remove(str(RECONCILE_ROWS))
+                built.gateway.start()
+            else:
+                assert f"0 alive, {RECONCILE_ROWS} gone" in out, out
+        assert not WebSocketSession.objects.filter(connected=True).exists()
+        print(
+            f"\nreconcile over HTTP: {RECONCILE_ROWS} alive rows in {figures[0]:.2f}s "
+            f"({RECONCILE_ROWS / figures[0]:.0f}/s), {RECONCILE_ROWS} gone rows in "
+            f"{figures[1]:.2f}s ({RECONCILE_ROWS / figures[1]:.0f}/s)"
+        )
+    finally:
+        built.gateway.stop()
+        built.django.stop()
