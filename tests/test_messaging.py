@@ -284,6 +284,24 @@ class TestRetriesAndClients:
         assert isinstance(outcome.exception, ClientError)
         assert fake.return_value.post_to_connection.call_count == 1
 
+    def test_any_exception_is_one_connections_failure(self, aws_gateway) -> None:
+        session("c1=", aws_gateway)
+        s2 = session("c2=", aws_gateway)
+
+        def post(*, Data: str, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
+            if ConnectionId == "c2=":
+                raise RuntimeError("bug in a fake")
+            return {"ok": ConnectionId}
+
+        fake = mock.Mock()
+        fake.return_value.post_to_connection.side_effect = post
+        with mock.patch.object(models, "get_boto3_client", fake):
+            result = WebSocketSession.objects.send_message({})
+            with pytest.raises(RuntimeError, match="bug in a fake"):
+                s2.send_message({})
+        assert result.sent == ["c1="]
+        assert [(o.connection_id, o.error) for o in result.failed] == [("c2=", "RuntimeError")]
+
     def test_a_failing_factory(self, aws_gateway) -> None:
         s = session("c1=", aws_gateway)
         boom = mock.Mock(side_effect=RuntimeError("no credentials here"))

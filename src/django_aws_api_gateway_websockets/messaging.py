@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
-    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
@@ -245,7 +244,7 @@ def post_one(
         attempt += 1
         try:
             response = client.post_to_connection(Data=message, ConnectionId=connection_id)
-        except (ClientError, BotoCoreError, OSError) as error:
+        except Exception as error:  # one connection's failure never stops the others
             if attempt < policy.max_attempts and is_retryable(error):
                 time.sleep(policy.delay(attempt))
                 continue
