@@ -66,6 +66,8 @@ T = TypeVar("T")
 
 #: Idle keep-alive connections older than this are closed rather than reused (seconds).
 IDLE_TIMEOUT = 20.0
+#: Connections being opened at once per origin.
+CONNECTS_AT_ONCE = 32
 _MAX_HEAD = 65536
 _USER_AGENT = f"django-aws-api-gateway-websockets lean-transport botocore/{botocore.__version__}"
 _OPERATION = "PostToConnection"
@@ -553,6 +555,9 @@ class _Pool:
         self._idle: list[_HTTPConnection] = []
         self._all: set[_HTTPConnection] = set()
         self._slots = asyncio.Semaphore(limit)
+        # New connections are opened a few at a time: hundreds of simultaneous SYNs (or TLS
+        # handshakes) overflow a server's listen backlog and cost a one-second SYN retry.
+        self._connecting = asyncio.Semaphore(CONNECTS_AT_ONCE)
         self.limit = limit
         self.opened = 0
 
@@ -571,6 +576,10 @@ class _Pool:
             raise
 
     async def _open(self) -> _HTTPConnection:
+        async with self._connecting:
+            return await self._connect()
+
+    async def _connect(self) -> _HTTPConnection:
         route = self._route
         try:
             _, conn = await asyncio.wait_for(
