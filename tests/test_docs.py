@@ -16,6 +16,7 @@ Every other ``python`` block must at least parse.
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -191,6 +192,9 @@ def test_pytest_samples(tmp_path: Path) -> None:
             str(tmp_path),
         ],
         cwd=ROOT,
+        # On SQLite: with the outer run's DATABASE_URL the inner pytest would create and then
+        # drop the very test database the outer run is using.
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
         capture_output=True,
         text=True,
         timeout=300,
