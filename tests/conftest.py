@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -9,6 +11,7 @@ from hypothesis import settings as hypothesis_settings
 
 from django_aws_api_gateway_websockets.models import ApiGateway
 from django_aws_api_gateway_websockets.testing import GatewayCallbacks
+from tests.fake_aws import APP, fake_client
 
 # `make test` selects "ci": enough examples to mean something, derandomised so CI is repeatable.
 hypothesis_settings.register_profile("ci", max_examples=10_000, derandomize=True, deadline=None)
@@ -42,3 +45,12 @@ def logged_in_client(user) -> Client:
 @pytest.fixture
 def callbacks(logged_in_client: Client, gateway: ApiGateway) -> GatewayCallbacks:
     return GatewayCallbacks(logged_in_client, gateway)
+
+
+@pytest.fixture
+def aws() -> Iterator[mock.MagicMock]:
+    """AWS faked at ``models.get_boto3_client`` by :func:`tests.fake_aws.fake_client`."""
+    client = fake_client()
+    with mock.patch(f"{APP}.models.get_boto3_client", return_value=client) as factory:
+        client.factory = factory
+        yield client
