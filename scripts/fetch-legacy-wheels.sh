@@ -10,7 +10,8 @@ dest="$PWD/.cache/legacy-wheels"
 # 3.0.3 is yanked on PyPI; pinning it with == still downloads it (the tests need its variant).
 versions=("$@")
 if [ ${#versions[@]} -eq 0 ]; then
-  versions=(4.0.0 3.0.3)
+  # Keep in step with LEGACY_VERSIONS in tests/legacy_db.py (a test compares them).
+  versions=(4.0.0 3.0.3 3.0.0)
 fi
 if [ -n "${PIP:-}" ]; then
   read -r -a pip <<<"$PIP"

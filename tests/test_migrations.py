@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,6 +254,14 @@ def test_missing_wheels_skip_when_allowed(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv(ALLOW_MISSING_ENV, "1")
     with pytest.raises(pytest.skip.Exception, match=FETCH_SCRIPT):
         require_legacy_wheels(tmp_path)
+
+
+def test_fetch_script_fetches_every_version_the_tests_use() -> None:
+    # CI runs the script with no arguments on a fresh clone: its default list must be ours.
+    script = (legacy_db.ROOT / FETCH_SCRIPT).read_text()
+    defaults = re.search(r"^\s+versions=\(([\d. ]*)\)$", script, re.MULTILINE)
+    assert defaults is not None, FETCH_SCRIPT
+    assert sorted(defaults.group(1).split()) == sorted(LEGACY_VERSIONS)
 
 
 def test_fresh_database(fresh: Upgrade) -> None:
