@@ -44,6 +44,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="callbacks in flight")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; best is kept")
     parser.add_argument(
+        "--gateway-cache-seconds",
+        type=float,
+        default=5,
+        help='the package\'s WEBSOCKETS["gateway_cache_seconds"] (0: off)',
+    )
+    parser.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     return parser.parse_args()
@@ -51,6 +57,7 @@ def parse() -> argparse.Namespace:
 
 def prepare(args: argparse.Namespace) -> Any:
     os.environ["BENCH_DATABASE_URL"] = args.database_url
+    os.environ["BENCH_GATEWAY_CACHE_SECONDS"] = str(args.gateway_cache_seconds)
     ensure_database(args.database_url)
     setup_django()
     from django.core.management import call_command
@@ -186,7 +193,8 @@ def main() -> None:
     print(f"machine: {machine()} (1-min load when the load started: {started_load:.2f})")
     print(
         f"gunicorn {args.workers} sync workers, PostgreSQL, {args.events} callbacks per event "
-        f"type, {args.concurrency} in flight, best of {args.rounds} rounds"
+        f"type, {args.concurrency} in flight, best of {args.rounds} rounds, "
+        f"gateway_cache_seconds={args.gateway_cache_seconds:g}"
     )
     print(f"{'event':<12}{'package/s':>11}{'naive/s':>10}{'ratio':>8}{'queries':>9}{'naive q':>9}")
     for event in EVENTS:

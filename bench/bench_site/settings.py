@@ -28,7 +28,10 @@ MIDDLEWARE = [
 AWS_REGION_NAME = "us-east-1"
 AWS_ACCESS_KEY_ID = "bench"
 AWS_SECRET_ACCESS_KEY = "bench"
-WEBSOCKETS = {"rate_limit_max_attempts": 1000}
+WEBSOCKETS = {
+    "rate_limit_max_attempts": 1000,
+    "gateway_cache_seconds": float(os.environ.get("BENCH_GATEWAY_CACHE_SECONDS", "5")),
+}
 
 _url = urlsplit(
     os.environ.get("BENCH_DATABASE_URL", "postgresql://wsuser:wspass@127.0.0.1:54329/wsbench")

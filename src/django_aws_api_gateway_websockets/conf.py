@@ -31,6 +31,10 @@ def _positive_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
+def _non_negative_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
 def _one_of(*choices: str) -> Callable[[Any], bool]:
     def valid(value: Any) -> bool:
         return value in choices
@@ -73,6 +77,9 @@ OPTIONS: Mapping[str, Option] = {
     # After provisioning rotates a gateway's secret, the old one stays accepted this long (while
     # AWS deploys the new one).
     "secret_rotation_window_seconds": Option(3600, _positive_int, "a positive integer"),
+    # How long a process may reuse an ApiGateway row it read on $connect (0: never); see
+    # gateway_cache.py.
+    "gateway_cache_seconds": Option(5, _non_negative_number, "a number of seconds, 0 or more"),
     # Hosts, besides the Host header's, that a $connect Origin may name.
     "allowed_origin_hosts": Option((), _str_list, "a list of host names"),
     # The existing package's substring Host-in-Origin comparison. Weakens the check; warned about.
@@ -140,6 +147,10 @@ class Settings:
     @property
     def secret_rotation_window_seconds(self) -> int:
         return int(self.option("secret_rotation_window_seconds"))
+
+    @property
+    def gateway_cache_seconds(self) -> float:
+        return float(self.option("gateway_cache_seconds"))
 
     @property
     def allowed_origin_hosts(self) -> tuple[str, ...]:

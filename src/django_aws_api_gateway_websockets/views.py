@@ -23,6 +23,7 @@ import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from html import escape
 from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
@@ -47,6 +48,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.generic import View
 
+from . import gateway_cache
 from .aws import SECRET_HEADER
 from .conf import conf
 from .models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
@@ -178,6 +180,7 @@ class WebSocketView(View):
         self._body_error: str | None = None
         # $connect: the IP's attempts in the window, counted by check_gateway's query.
         self._recent_ip_attempts: int | None = None
+        self._gateway_from_cache = False
         super().__init__(**kwargs)
         if not self.RATE_LIMIT_MAX_ATTEMPTS:
             self.RATE_LIMIT_MAX_ATTEMPTS = conf.rate_limit_max_attempts
@@ -319,6 +322,7 @@ class WebSocketView(View):
             .first()
         )
 
+    @sensitive_variables("provided")
     def check_gateway(self, request: HttpRequest) -> HttpResponseBase | None:
         """The caller is a registered gateway (the pinned one, if any) and knows its secret.
 
@@ -334,23 +338,38 @@ class WebSocketView(View):
             if session is not None and session.api_gateway and session.api_gateway.api_id == api_id:
                 self.websocket_session = session
                 gateway = session.api_gateway
+        provided = request.headers.get(SECRET_HEADER)
+        # $connect: the row cached by this process (gateway_cache.py), unless the secret differs
+        # from it (perhaps just rotated: then the database decides).
+        use_cache = gateway is None and self._event() == "connect" and gateway_cache.enabled()
+        if use_cache:
+            gateway = gateway_cache.get(api_id)
+            if gateway is not None and not self._secret_matches(gateway, provided):
+                gateway = None
+            self._gateway_from_cache = gateway is not None
         if gateway is None:
-            gateways = ApiGateway.objects.filter(api_id=api_id)
-            if self._event() == "connect" and self.RATE_LIMIT_ENABLED:
-                # The rate limit's first count rides on this query: one statement fewer.
-                gateways = gateways.annotate(
-                    recent_ip_attempts=ConnectionRateLimit.recent_attempts(
-                        self._get_client_ip(request), self.RATE_LIMIT_WINDOW_MINUTES
-                    )
-                )
-            gateway = gateways.first()
-            self._recent_ip_attempts = getattr(gateway, "recent_ip_attempts", None)
+            gateway = self._read_gateway(request, api_id)
+            if gateway is not None and use_cache:
+                gateway_cache.put(gateway)
         if gateway is None:
             return self.missing_headers(request)
-        if not self._secret_matches(gateway, request.headers.get(SECRET_HEADER)):
+        if not self._secret_matches(gateway, provided):
             return _forbidden(GATEWAY_FORBIDDEN)
         self.api_gateway = gateway
         return None
+
+    def _read_gateway(self, request: HttpRequest, api_id: str) -> ApiGateway | None:
+        gateways = ApiGateway.objects.filter(api_id=api_id)
+        if self._event() == "connect" and self.RATE_LIMIT_ENABLED:
+            # The rate limit's first count rides on this query: one statement fewer.
+            gateways = gateways.annotate(
+                recent_ip_attempts=ConnectionRateLimit.recent_attempts(
+                    self._get_client_ip(request), self.RATE_LIMIT_WINDOW_MINUTES
+                )
+            )
+        gateway = gateways.first()
+        self._recent_ip_attempts = getattr(gateway, "recent_ip_attempts", None)
+        return gateway
 
     @staticmethod
     @sensitive_variables()
@@ -472,8 +491,13 @@ class WebSocketView(View):
             if attempt is None:
                 return _bad_request(TOO_MANY_ATTEMPTS)
         user = getattr(request, "user", None)
+        # In autocommit mode the INSERT is its own transaction; inside one (ATOMIC_REQUESTS, tests)
+        # a savepoint keeps it usable after a duplicate id.
+        savepoint: AbstractContextManager[object] = (
+            transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
+        )
         try:
-            with transaction.atomic():
+            with savepoint:
                 self.websocket_session = WebSocketSession.objects.create(
                     connection_id=self._connection_id(request),
                     channel_name=self._channel,
@@ -483,8 +507,19 @@ class WebSocketView(View):
         except IntegrityError:
             if attempt is not None:
                 ConnectionRateLimit.objects.filter(pk=attempt.pk).update(successful=False)
+            if self._gateway_from_cache and self._cached_gateway_is_gone():
+                return self.missing_headers(request)
             return _bad_request(DUPLICATE_CONNECTION)
         return JsonResponse({})
+
+    def _cached_gateway_is_gone(self) -> bool:
+        """The cached gateway row was deleted by another process (the session's foreign key
+        failed, not its unique connection id): forget it."""
+        gateway = self.api_gateway
+        if gateway is None or ApiGateway.objects.filter(pk=gateway.pk).exists():
+            return False
+        gateway_cache.forget(gateway.api_id)
+        return True
 
     def _record_attempt(self, successful: bool) -> None:
         if self.RATE_LIMIT_ENABLED:

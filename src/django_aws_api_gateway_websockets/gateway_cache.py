@@ -1,0 +1,83 @@
+"""A short-lived, per-process cache of ``ApiGateway`` rows by API id, for ``$connect``.
+
+Every ``$connect`` names its gateway by API id, and gateway rows change rarely. A hit saves the
+view building and running the gateway query (bench/README.md, "Event handling"). What keeps it
+safe:
+
+- an entry lives at most ``WEBSOCKETS["gateway_cache_seconds"]`` (default 5; 0 turns the cache
+  off), so a change made in another process is seen within that time;
+- saving or deleting an ``ApiGateway`` in this process drops its entry at once, and a database
+  flush (``post_migrate``, as between transactional tests) empties the cache;
+- a callback whose secret does not match a cached row is checked again against the database
+  before it is refused, so a rotated or newly set secret is accepted at once, and a forged
+  callback costs the same query as without the cache;
+- the view uses the cache only in autocommit mode. Inside a transaction (``ATOMIC_REQUESTS``, or
+  a ``TestCase``) a row deleted since it was cached would only fail its foreign key at commit,
+  after the view has answered; in autocommit the session ``INSERT`` fails at once and the view
+  answers as for an unknown gateway.
+
+Entries are copies: a view may change its gateway object without touching other requests'.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from .conf import conf
+
+if TYPE_CHECKING:
+    from .models import ApiGateway
+
+_entries: dict[str, tuple[float, ApiGateway]] = {}
+
+
+def enabled() -> bool:
+    """The cache may be used here: it is switched on and the default connection is in
+    autocommit mode."""
+    return conf.gateway_cache_seconds > 0 and not transaction.get_connection().in_atomic_block
+
+
+def get(api_id: str) -> ApiGateway | None:
+    """A copy of the cached row for ``api_id``, or ``None`` when there is none or it expired."""
+    entry = _entries.get(api_id)
+    if entry is None:
+        return None
+    expires, gateway = entry
+    if time.monotonic() >= expires:
+        _entries.pop(api_id, None)
+        return None
+    return copy.copy(gateway)
+
+
+def put(gateway: ApiGateway) -> None:
+    """Cache a copy of ``gateway`` (without query annotations) under its API id."""
+    if not gateway.api_id:
+        return
+    stored = copy.copy(gateway)
+    for name in set(vars(stored)) - {f.attname for f in stored._meta.concrete_fields} - {"_state"}:
+        delattr(stored, name)
+    _entries[gateway.api_id] = (time.monotonic() + conf.gateway_cache_seconds, stored)
+
+
+def forget(api_id: str | None) -> None:
+    """Drop the entry for ``api_id``, if any."""
+    if api_id:
+        _entries.pop(api_id, None)
+
+
+def clear(**_: Any) -> None:
+    """Drop every entry (also a signal receiver)."""
+    _entries.clear()
+
+
+def gateway_changed(sender: type[ApiGateway], instance: ApiGateway, **_: Any) -> None:
+    """``post_save``/``post_delete`` receiver: the row's entry is stale. Its API id may just have
+    changed, so entries holding the same primary key go too."""
+    forget(instance.api_id)
+    for api_id, (_expires, cached) in list(_entries.items()):
+        if cached.pk == instance.pk:
+            _entries.pop(api_id, None)
