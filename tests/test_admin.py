@@ -594,6 +594,32 @@ def test_inline_route_aws_failure_keeps_the_row_and_warns(
     assert audit_lines(caplog)[-1].endswith("saved and deployed to AWS")
 
 
+def test_editing_a_deployed_route_when_aws_fails_marks_it_not_deployed(
+    admin_client: Client, aws: mock.MagicMock, deployed: ApiGateway
+) -> None:
+    data = {
+        "api_gateway": deployed.pk,
+        "name": "Chat",
+        "route_key": "chat",
+        "integration_url": "https://www.example.com/ws/chat",
+    }
+    admin_client.post(url("apigatewayadditionalroute", "add"), data, follow=True)
+    route = ApiGatewayAdditionalRoute.objects.get()
+    assert route.deployed
+    aws.update_integration.side_effect = client_error("BadRequestException", "UpdateIntegration")
+    aws.create_integration.side_effect = client_error("BadRequestException", "CreateIntegration")
+    data["integration_url"] = "https://www.example.com/ws/chat-v2"
+    response = admin_client.post(
+        url("apigatewayadditionalroute", "change", route.pk), data, follow=True
+    )
+    assert response.status_code == 200
+    assert any("updating it on AWS failed" in text for _level, text in messages_of(response))
+    route.refresh_from_db()
+    # the edit is kept, and the row no longer claims the stage serves it
+    assert route.integration_url == "https://www.example.com/ws/chat-v2"
+    assert not route.deployed
+
+
 def test_inline_route_can_be_deleted(
     admin_client: Client, aws: mock.MagicMock, rows: dict[str, Any]
 ) -> None:

@@ -262,10 +262,18 @@ class ApiGatewayAdditionalRoute(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save, then create or update the route on AWS when the gateway is deployed."""
+        """Save, then create or update the route on AWS when the gateway is deployed. When AWS
+        fails, the row is kept (marked not deployed: the stage does not serve this version of
+        it) and the error is raised; saving again or ``provisionApiGateway apply`` retries."""
         super().save(*args, **kwargs)
         if self.api_gateway.deployment_id and not kwargs.get("update_fields"):
-            self.create_route(get_boto3_client())
+            try:
+                self.create_route(get_boto3_client())
+            except Exception:
+                if self.deployed:
+                    self.deployed = False
+                    self.save(update_fields=["deployed"])
+                raise
 
     def create_route(self, client: Any, deploy: bool = True) -> None:
         """Create (or update, when it exists) the integration and route on AWS, then deploy."""
