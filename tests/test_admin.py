@@ -536,19 +536,23 @@ def deployed(gateway: ApiGateway) -> ApiGateway:
     return gateway
 
 
+#: An additional route as the route admin's form posts it, and as the gateway's inline posts it.
+CHAT_ROUTE = {
+    "name": "Chat",
+    "route_key": "chat",
+    "integration_url": "https://www.example.com/ws/chat",
+}
+INLINE_CHAT_ROUTE = {"additional_routes-TOTAL_FORMS": "1"} | {
+    f"additional_routes-0-{name}": value for name, value in CHAT_ROUTE.items()
+}
+
+
 def test_inline_route_saved_on_undeployed_gateway_does_not_call_aws(
     admin_client: Client, aws: mock.MagicMock, gateway: ApiGateway
 ) -> None:
     change = url("apigateway", "change", gateway.pk)
     data = form_data(admin_client.get(change))
-    data.update(
-        {
-            "additional_routes-TOTAL_FORMS": "1",
-            "additional_routes-0-name": "Chat",
-            "additional_routes-0-route_key": "chat",
-            "additional_routes-0-integration_url": "https://www.example.com/ws/chat",
-        }
-    )
+    data.update(INLINE_CHAT_ROUTE)
     response = admin_client.post(change, data, follow=True)
     assert response.status_code == 200
     assert [lvl for lvl, _ in messages_of(response)] == ["success"]
@@ -564,14 +568,7 @@ def test_inline_route_aws_failure_keeps_the_row_and_warns(
     aws.create_integration.side_effect = client_error("BadRequestException", "CreateIntegration")
     change = url("apigateway", "change", deployed.pk)
     data = form_data(admin_client.get(change))
-    data.update(
-        {
-            "additional_routes-TOTAL_FORMS": "1",
-            "additional_routes-0-name": "Chat",
-            "additional_routes-0-route_key": "chat",
-            "additional_routes-0-integration_url": "https://www.example.com/ws/chat",
-        }
-    )
+    data.update(INLINE_CHAT_ROUTE)
     response = admin_client.post(change, data, follow=True)
     assert response.status_code == 200
     assert_safe(response.content.decode())
@@ -597,12 +594,7 @@ def test_inline_route_aws_failure_keeps_the_row_and_warns(
 def test_editing_a_deployed_route_when_aws_fails_marks_it_not_deployed(
     admin_client: Client, aws: mock.MagicMock, deployed: ApiGateway
 ) -> None:
-    data = {
-        "api_gateway": deployed.pk,
-        "name": "Chat",
-        "route_key": "chat",
-        "integration_url": "https://www.example.com/ws/chat",
-    }
+    data = {"api_gateway": deployed.pk, **CHAT_ROUTE}
     admin_client.post(url("apigatewayadditionalroute", "add"), data, follow=True)
     route = ApiGatewayAdditionalRoute.objects.get()
     assert route.deployed
@@ -636,12 +628,7 @@ def test_route_admin_save_with_aws_failure_and_retry(
     admin_client: Client, aws: mock.MagicMock, deployed: ApiGateway
 ) -> None:
     aws.create_deployment.side_effect = client_error("TooManyRequestsException", "CreateDeployment")
-    data = {
-        "api_gateway": deployed.pk,
-        "name": "Chat",
-        "route_key": "chat",
-        "integration_url": "https://www.example.com/ws/chat",
-    }
+    data = {"api_gateway": deployed.pk, **CHAT_ROUTE}
     response = admin_client.post(url("apigatewayadditionalroute", "add"), data, follow=True)
     assert response.status_code == 200
     assert_safe(response.content.decode())
