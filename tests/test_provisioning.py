@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from django_aws_api_gateway_websockets import provisioning
-from django_aws_api_gateway_websockets.aws import SECRET_HEADER
+from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
 from django_aws_api_gateway_websockets.provisioning import ProvisioningError
 from tests.test_provisioning_support import (

@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import Stubber
 
 from django_aws_api_gateway_websockets import models, provisioning
-from django_aws_api_gateway_websockets.aws import SECRET_HEADER
+from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from django_aws_api_gateway_websockets.models import ApiGateway
 from django_aws_api_gateway_websockets.routes import gateway_description
 from tests.test_provisioning_support import plain_client

@@ -25,7 +25,7 @@ from django.views.debug import ExceptionReporter
 from moto import mock_aws
 
 from django_aws_api_gateway_websockets import provisioning
-from django_aws_api_gateway_websockets.aws import SECRET_HEADER
+from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from django_aws_api_gateway_websockets.models import (
     ApiGateway,
     ApiGatewayAdditionalRoute,

@@ -1,24 +1,29 @@
-"""boto3 clients, the region, and the two URLs of a gateway.
+"""boto3 clients, the region, the two URLs of a gateway, and one vocabulary for AWS errors.
 
-``models`` re-exports :func:`get_region_name` and :func:`get_boto3_client`; code inside the
-package always reaches the client factory through ``models.get_boto3_client`` so that projects
-which patch that attribute in their tests see every AWS call.
+The patch point. ``models`` re-exports :func:`get_region_name` and :func:`get_boto3_client`, and
+projects' test suites patch ``models.get_boto3_client`` (the existing package's testing docs
+teach it). So every AWS client the package makes comes from :func:`client`, which looks that
+attribute up at call time: a patch made after import is seen by provisioning, reconcile and
+messaging alike. This module never imports ``models`` at import time (``models`` imports it).
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import boto3
+from botocore.exceptions import ClientError
 
 from .conf import conf
+from .wire import stage_name
 
 if TYPE_CHECKING:
     from .models import ApiGateway
 
-#: The header API Gateway is configured to send with the gateway's secret on every callback.
-SECRET_HEADER = "X-Gateway-Secret"  # noqa: S105 - a header name
+#: The module whose ``get_boto3_client`` attribute is the factory (see the module docstring).
+_PATCH_POINT_MODULE = "django_aws_api_gateway_websockets.models"
 
 
 def get_region_name() -> str:
@@ -58,6 +63,51 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     return boto3.client(name, region_name=region, **kwargs)
 
 
+def factory() -> Any:
+    """The client factory in force: ``models.get_boto3_client``, patched or not."""
+    return import_module(_PATCH_POINT_MODULE).get_boto3_client
+
+
+def factory_is_patched() -> bool:
+    """Whether a project (or a test) replaced ``models.get_boto3_client``."""
+    return factory() is not get_boto3_client
+
+
+def client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
+    """A client for ``service`` from the factory in force; the one way the package gets one."""
+    return factory()(service, **kwargs)
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a ``ClientError`` (``"ClientError"`` when AWS gave none), else the
+    exception's type name."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "") or "ClientError")
+    return type(error).__name__
+
+
+def http_status(error: BaseException) -> int | None:
+    """The HTTP status AWS answered with, when ``error`` is a ``ClientError`` that has one."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status if isinstance(status, int) else None
+    return None
+
+
+def describe_error(error: BaseException, *, detail: bool = False) -> str:
+    """``error`` in one line: ``AWS error <Code> in <Operation>`` for a ``ClientError``, else the
+    exception's type name. Safe to show anyone: no message unless ``detail`` is asked for (AWS's
+    message, or the exception's text), which callers redact of secrets before showing it."""
+    if isinstance(error, ClientError):
+        operation = getattr(error, "operation_name", "") or ""
+        text = f"AWS error {error_code(error)}" + (f" in {operation}" if operation else "")
+        message = str(error.response.get("Error", {}).get("Message", "") or "") if detail else ""
+    else:
+        text = type(error).__name__
+        message = str(error) if detail else ""
+    return f"{text}: {message}" if message else text
+
+
 def _http_scheme(ws_scheme: str) -> str:
     return {"ws": "http", "wss": "https"}.get(ws_scheme, ws_scheme)
 
@@ -70,7 +120,7 @@ def management_endpoint(gateway: ApiGateway) -> str:
     that URL over HTTP(S) plus the stage. Otherwise it is AWS's address built from ``api_id``
     and the configured region.
     """
-    stage = quote(gateway.stage_name or "production", safe="")
+    stage = quote(stage_name(gateway), safe="")
     if gateway.api_endpoint:
         parts = urlsplit(gateway.api_endpoint)
         path = parts.path.rstrip("/")
@@ -91,10 +141,10 @@ def connect_url(gateway: ApiGateway, channel_name: str = "") -> str | None:
     if gateway.domain_name and not served_locally:
         url = f"wss://{gateway.domain_name}/"
     elif gateway.api_endpoint:
-        stage = quote(gateway.stage_name or "production", safe="")
+        stage = quote(stage_name(gateway), safe="")
         url = f"{gateway.api_endpoint.rstrip('/')}/{stage}"
     elif gateway.api_id and conf.region_name:
-        stage = quote(gateway.stage_name or "production", safe="")
+        stage = quote(stage_name(gateway), safe="")
         url = f"wss://{gateway.api_id}.execute-api.{conf.region_name}.amazonaws.com/{stage}"
     else:
         return None

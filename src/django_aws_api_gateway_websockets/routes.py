@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .aws import SECRET_HEADER
+from .wire import CONTEXT_HEADERS, SECRET_HEADER, stage_name
 
 if TYPE_CHECKING:
     from .models import ApiGateway
@@ -68,8 +68,7 @@ def request_parameters(gateway: ApiGateway) -> dict[str, str]:
     gateway has one, is a static value (quoted, as API Gateway requires).
     """
     params = {
-        "integration.request.header.connectionId": "context.connectionId",
-        "integration.request.header.X-Real-Ip": "context.identity.sourceIp",
+        f"integration.request.header.{name}": source for name, source in CONTEXT_HEADERS.items()
     }
     if gateway.secret:
         params[f"integration.request.header.{SECRET_HEADER}"] = f"'{gateway.secret}'"
@@ -197,6 +196,6 @@ def gateway_description(gateway: ApiGateway) -> Gateway:
         api_key_selection_expression=gateway.api_key_selection_expression,
         tags=tags,
         routes=tuple(gateway_routes(gateway)),
-        stage=Stage(name=gateway.stage_name or "production", description=gateway.stage_description),
+        stage=Stage(name=stage_name(gateway), description=gateway.stage_description),
         domain=domain,
     )

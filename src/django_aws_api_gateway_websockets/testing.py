@@ -36,7 +36,7 @@ from django.test import Client
 from django.urls import reverse
 
 from . import models
-from .aws import SECRET_HEADER
+from .wire import SECRET_HEADER
 from .models import ApiGateway
 
 _ID_ALPHABET = string.ascii_letters + string.digits

@@ -49,7 +49,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.generic import View
 
 from . import gateway_cache
-from .aws import SECRET_HEADER
+from .wire import SECRET_HEADER
 from .conf import conf
 from .models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
 

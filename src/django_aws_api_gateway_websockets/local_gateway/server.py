@@ -25,7 +25,7 @@ import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ..aws import SECRET_HEADER
+from ..wire import SECRET_HEADER
 from . import management_api
 from .config import GatewaySpec, RouteTarget
 from .frames import FrameLimitedWebSocketResponse

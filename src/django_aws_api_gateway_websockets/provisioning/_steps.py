@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..aws import SECRET_HEADER
+from ..wire import SECRET_HEADER
 from ..routes import (
     ROUTE_RESPONSE_KEY,
     CustomDomain,
