@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from django_aws_api_gateway_websockets import provisioning
-from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
 from django_aws_api_gateway_websockets.provisioning import ProvisioningError
+from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from tests.test_provisioning_support import (
     fail_on_call,
     fill_moto_gaps,

@@ -12,9 +12,9 @@ import pytest
 from botocore.stub import Stubber
 
 from django_aws_api_gateway_websockets import models, provisioning
-from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from django_aws_api_gateway_websockets.models import ApiGateway
 from django_aws_api_gateway_websockets.routes import gateway_description
+from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from tests.test_provisioning_support import plain_client
 
 pytestmark = pytest.mark.django_db

@@ -25,7 +25,6 @@ from django.views.debug import ExceptionReporter
 from moto import mock_aws
 
 from django_aws_api_gateway_websockets import provisioning
-from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from django_aws_api_gateway_websockets.models import (
     ApiGateway,
     ApiGatewayAdditionalRoute,
@@ -39,6 +38,7 @@ from django_aws_api_gateway_websockets.testing import (
     capture_messages,
 )
 from django_aws_api_gateway_websockets.views import WebSocketView
+from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from tests.test_provisioning_support import (
     fail_on_call,
     fill_moto_gaps,

@@ -36,8 +36,8 @@ from django.test import Client
 from django.urls import reverse
 
 from . import models
-from .wire import SECRET_HEADER
 from .models import ApiGateway
+from .wire import SECRET_HEADER
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 

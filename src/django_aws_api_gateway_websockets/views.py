@@ -49,9 +49,9 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.generic import View
 
 from . import gateway_cache
-from .wire import SECRET_HEADER
 from .conf import conf
 from .models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
+from .wire import SECRET_HEADER
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..wire import SECRET_HEADER
 from ..routes import (
     ROUTE_RESPONSE_KEY,
     CustomDomain,
@@ -23,6 +22,7 @@ from ..routes import (
     Route,
     gateway_description,
 )
+from ..wire import SECRET_HEADER
 from ._run import Change, ProvisioningError, Run, as_dict, text
 
 if TYPE_CHECKING:
