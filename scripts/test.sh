@@ -1,45 +1,131 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: lint, types, then pytest on SQLite and on PostgreSQL, and
-# the database-heavy tests on MariaDB. Sets up everything it needs on a fresh machine
-# (virtualenv, packages, PostgreSQL, MariaDB).
+# The whole test suite, as CI runs it. Sets up everything it needs on a fresh machine
+# (virtualenvs for Django 5.2, 6.0 and 6.1, the packages, PostgreSQL, MariaDB, Chromium), then:
+#   1. ruff, mypy --strict, the docs (mkdocs --strict), and the built sdist and wheel
+#      (twine check; the wheel installed in a fresh venv runs `manage.py check` in a new project);
+#   2. pytest passes, two at a time (the machine has 2 cores; passes that share a database server
+#      never run at once):
+#        Django 5.2 / Python 3.11 on SQLite (with coverage), PostgreSQL, and MariaDB (the
+#        database-heavy tests), Django 6.0 / Python 3.12 on SQLite, Django 6.1 / Python 3.13 on
+#        SQLite and PostgreSQL.
+# Every pass runs even when another failed; the summary at the end lists each pass's result and
+# the script fails if any did. The database servers it started are stopped when it ends.
+# Arguments are passed to every pytest run (e.g. `scripts/test.sh -k views`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
-fi
+logs=.cache/test-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+
+# -- setup -------------------------------------------------------------------------------------
+python311="${PYTHON:-python3}"
+python312="$(scripts/pythons.sh 3.12)"
+python313="$(scripts/pythons.sh 3.13)"
+
+venv() {  # venv DIR PYTHON EXTRAS [PIP ARGS...]: create or update a virtualenv with the package
+  local dir="$1" python="$2" extras="$3"
+  shift 3
+  [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check -e ".[$extras]" "$@"
+}
+
 # Debian's MariaDB server and the headers the mysqlclient driver (in the test extra) builds on.
 scripts/mariadb.sh install
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
+venv .venv "$python311" dev "Django>=5.2,<5.3"
+venv .venv-dj60 "$python312" test "Django>=6.0,<6.1"
+venv .venv-dj61 "$python313" test "Django>=6.1,<6.2"
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
 scripts/chromium.sh
+scripts/fetch-legacy-wheels.sh
+
+pg_url="$(scripts/postgres.sh start)"
+maria_url="$(scripts/mariadb.sh start)"
+trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true; scripts/mariadb.sh stop >/dev/null 2>&1 || true' EXIT
 
 # Property-based tests run the "ci" profile (tests/conftest.py): 10,000 examples of the view
 # fuzzing per database, derandomised so a run is repeatable.
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
 
-if [ -x scripts/fetch-legacy-wheels.sh ]; then
-  scripts/fetch-legacy-wheels.sh
+failed=()
+step() {  # step NAME COMMAND...: run a check in the foreground, remember a failure
+  local name="$1"
+  shift
+  echo "== $name"
+  if ! "$@"; then failed+=("$name"); fi
+}
+
+step "ruff" .venv/bin/ruff check src tests bench example
+step "mypy" .venv/bin/mypy
+step "docs (mkdocs build --strict)" .venv/bin/mkdocs build --strict --quiet --site-dir .cache/site
+step "sdist and wheel" scripts/check-dist.sh
+
+# -- pytest passes -----------------------------------------------------------------------------
+mariadb_tests=(
+  tests/test_migrations.py tests/test_models.py tests/test_tokens.py tests/test_views.py
+  tests/test_forgery.py tests/test_secrets.py tests/test_reconcile.py
+)
+
+run_pass() {  # run_pass NAME VENV DATABASE_URL [PYTEST ARGS...] -> log in $logs/NAME.log
+  local name="$1" venv_dir="$2" url="$3"
+  shift 3
+  local started=$SECONDS status=0
+  DATABASE_URL="$url" "$venv_dir/bin/python" -m pytest -p no:cacheprovider "$@" \
+    >"$logs/$name.log" 2>&1 || status=$?
+  echo "$status $((SECONDS - started))" >"$logs/$name.status"
+  echo "== pytest $name: exit $status in $((SECONDS - started)) s (log: $logs/$name.log)"
+  tail -n 1 "$logs/$name.log"
+}
+
+lane_one() {
+  run_pass django52-sqlite .venv "" --cov --cov-report=term "$@"
+  run_pass django60-sqlite .venv-dj60 "" "$@"
+  run_pass django52-mariadb .venv "$maria_url" "${mariadb_tests[@]}" "$@"
+}
+lane_two() {
+  run_pass django52-postgres .venv "$pg_url" "$@"
+  run_pass django61-sqlite .venv-dj61 "" "$@"
+  run_pass django61-postgres .venv-dj61 "${pg_url%/*}/wstest_dj61" "$@"
+}
+
+echo "== pytest: six passes, two at a time (logs in $logs/)"
+lane_one "$@" &
+lane_one_pid=$!
+lane_two "$@" &
+lane_two_pid=$!
+wait "$lane_one_pid" || true
+wait "$lane_two_pid" || true
+
+# -- report ------------------------------------------------------------------------------------
+passed=0 failures=0 skipped=0
+for status_file in "$logs"/*.status; do
+  name="$(basename "$status_file" .status)"
+  read -r status seconds <"$status_file"
+  summary="$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$logs/$name.log" | tail -n 1 || true)"
+  echo "-- $name (exit $status, $seconds s): ${summary:-no pytest summary}"
+  if [ "$status" != 0 ]; then
+    failed+=("pytest $name")
+    echo "---- last 60 lines of $logs/$name.log"
+    tail -n 60 "$logs/$name.log"
+  fi
+  for kind in passed failed errors? skipped; do
+    count="$(echo "$summary" | grep -oE "[0-9]+ $kind\b" | grep -oE '^[0-9]+' || echo 0)"
+    case $kind in
+      passed) passed=$((passed + count)) ;;
+      skipped) skipped=$((skipped + count)) ;;
+      *) failures=$((failures + count)) ;;
+    esac
+  done
+done
+if [ -f "$logs/django52-sqlite.log" ]; then
+  echo "== coverage (Django 5.2, SQLite)"
+  grep -E '^TOTAL' "$logs/django52-sqlite.log" || true
 fi
 
-echo "== ruff"
-.venv/bin/ruff check src tests
-echo "== mypy"
-.venv/bin/mypy
-echo "== docs (mkdocs build --strict)"
-.venv/bin/mkdocs build --strict --quiet --site-dir .cache/site
-
-echo "== pytest on SQLite"
-.venv/bin/pytest -p no:cacheprovider --cov --cov-report=term "$@"
-
-echo "== pytest on PostgreSQL"
-DATABASE_URL="$(scripts/postgres.sh start)" .venv/bin/pytest -p no:cacheprovider "$@"
-
-# MariaDB: the migrations from existing-package databases, and the database paths of the
-# models, views and forged callbacks (the fuzzing and the local gateway ran on the two above).
-echo "== pytest on MariaDB"
-DATABASE_URL="$(scripts/mariadb.sh start)" .venv/bin/pytest -p no:cacheprovider \
-  tests/test_migrations.py tests/test_models.py tests/test_tokens.py tests/test_views.py \
-  tests/test_forgery.py tests/test_secrets.py tests/test_reconcile.py "$@"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}"
+  echo "total: $passed passed, $failures failed, $skipped skipped"
+  exit 1
+fi
+echo "total: $passed passed, $failures failed, $skipped skipped"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from urllib.parse import unquote, urlsplit
 
+import django
+
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "www.example.com"]
@@ -50,8 +52,14 @@ TEMPLATES = [
 
 STATIC_URL = "/static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-ADMINS = [("Admin", "admin@example.com")]
+# Mail goes to the test runner's locmem outbox. Django 6.1 replaces EMAIL_BACKEND with MAILERS
+# (and warns about either one missing); earlier releases need no mail setting for the tests.
+# ADMINS as plain addresses from 6.1 on (pairs are deprecated there, required before).
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    ADMINS: list[str] | list[tuple[str, str]] = ["admin@example.com"]
+else:
+    ADMINS = [("Admin", "admin@example.com")]
 
 AWS_REGION_NAME = "us-east-1"
 AWS_ACCESS_KEY_ID = "testing"
