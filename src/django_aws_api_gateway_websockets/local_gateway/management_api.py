@@ -61,16 +61,19 @@ def iso8601(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _headers(**extra: str) -> dict[str, str]:
+    """A fresh ``x-amzn-RequestId``, as on every answer of the Management API."""
+    return {"x-amzn-RequestId": str(uuid.uuid4()), **extra}
+
+
 def error(status: int, error_type: str, message: str) -> web.Response:
-    return web.json_response(
-        {"message": message},
-        status=status,
-        headers={"x-amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4())},
-    )
+    """AWS's error shape: the code in ``x-amzn-ErrorType`` (where botocore reads it)."""
+    headers = _headers(**{"x-amzn-ErrorType": error_type})
+    return web.json_response({"message": message}, status=status, headers=headers)
 
 
 def _ok(status: int) -> web.Response:
-    return web.Response(status=status, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+    return web.Response(status=status, headers=_headers())
 
 
 def _gone(connection_id: str) -> web.Response:
@@ -129,7 +132,7 @@ class ManagementApi:
                 "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
                 "lastActiveAt": iso8601(connection.last_active_at),
             },
-            headers={"x-amzn-RequestId": str(uuid.uuid4())},
+            headers=_headers(),
         )
 
     async def _post(
