@@ -94,7 +94,8 @@ def test_unknown_and_malformed_ids(stub_gateway, boto):
         410,
     )
     assert error_of(lambda: boto.get_connection(ConnectionId="unknown")) == ("GoneException", 410)
-    for bad in ("has space", "é", "x" * 200, "a.b"):
+    # The view's pattern (wire.CONNECTION_ID_RE): URL-safe base64 only, so `+` and `/` too.
+    for bad in ("has space", "é", "x" * 200, "a.b", "ab+c=", "ab/c="):
         code, status = error_of(
             lambda bad=bad: boto.post_to_connection(ConnectionId=bad, Data=b"x")
         )

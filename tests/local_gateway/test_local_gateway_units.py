@@ -12,13 +12,10 @@ from django_aws_api_gateway_websockets import routes
 from django_aws_api_gateway_websockets.local_gateway import Limits, RouteSelector, spec_for_gateway
 from django_aws_api_gateway_websockets.local_gateway.config import rewrite_origin
 from django_aws_api_gateway_websockets.local_gateway.frames import FrameScanner
-from django_aws_api_gateway_websockets.local_gateway.ids import (
-    new_api_id,
-    new_connection_id,
-    new_trace_id,
-)
+from django_aws_api_gateway_websockets.local_gateway.ids import new_api_id, new_trace_id
 from django_aws_api_gateway_websockets.local_gateway.management_api import iso8601
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
+from django_aws_api_gateway_websockets.wire import new_connection_id
 
 KEYS = {"$connect", "$disconnect", "$default", "echo", "chat/say", "1", "true", "a.b"}
 

@@ -6,10 +6,12 @@ boto3's ``apigatewaymanagementapi`` client work unchanged. Run it with
 ``python manage.py runwsgateway`` or ``python -m django_aws_api_gateway_websockets.local_gateway``;
 use it in tests through the ``local_gateway`` pytest fixture.
 
-Modules: :mod:`.server` (WebSocket server and integration calls), :mod:`.management_api`,
+Modules: :mod:`.server` (the WebSocket server, on :mod:`.hub`, its gateways and connections),
+:mod:`.connection` (one client socket), :mod:`.integration` (the ``HTTP_PROXY`` calls to
+Django) and :mod:`.context` (what their header mappings read), :mod:`.management_api`,
 :mod:`.routing` (route selection), :mod:`.config` (what is served, from ``routes.py``),
-:mod:`.limits`, :mod:`.service` (the rows in the database), :mod:`.runner` (a background
-thread), :mod:`.cli`.
+:mod:`.limits`, :mod:`.frames`, :mod:`.ids`, :mod:`.service` (the rows in the database),
+:mod:`.runner` (a background thread), :mod:`.cli`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ except ImportError as error:  # pragma: no cover - depends on the installation
     ) from error
 
 from .config import GatewaySpec, RouteTarget, spec_for_gateway
+from .connection import Connection
+from .hub import Event
 from .limits import Limits
 from .routing import RouteSelector
 from .runner import GatewayThread
-from .server import Connection, Event, LocalGateway
+from .server import LocalGateway
 from .service import LocalGatewayService
 
 __all__ = [

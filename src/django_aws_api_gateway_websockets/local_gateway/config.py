@@ -14,36 +14,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from ..routes import gateway_routes
+from ..wire import stage_name
+from .context import source_supported
 from .routing import RouteSelector
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
-
-#: Mapping sources the local gateway knows how to fill (besides quoted literals and
-#: ``route.request.header.*`` / ``route.request.querystring.*`` on ``$connect``).
-KNOWN_SOURCES = frozenset(
-    {
-        "context.connectionId",
-        "context.requestId",
-        "context.apiId",
-        "context.stage",
-        "context.routeKey",
-        "context.eventType",
-        "context.domainName",
-        "context.requestTimeEpoch",
-        "context.connectedAt",
-        "context.identity.sourceIp",
-        "context.identity.userAgent",
-    }
-)
-
-
-def source_supported(source: str) -> bool:
-    return (
-        source in KNOWN_SOURCES
-        or (len(source) >= 2 and source[0] == source[-1] == "'")
-        or source.startswith(("route.request.header.", "route.request.querystring."))
-    )
 
 
 @dataclass(frozen=True)
@@ -130,7 +106,7 @@ def spec_for_gateway(gateway: ApiGateway, backend_url: str | None = None) -> Gat
     return GatewaySpec(
         api_id=gateway.api_id,
         name=gateway.api_name,
-        stage=gateway.stage_name or "production",
+        stage=stage_name(gateway),
         route_selection_expression=gateway.route_selection_expression,
         routes=targets,
     )

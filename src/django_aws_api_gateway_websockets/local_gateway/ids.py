@@ -1,19 +1,18 @@
-"""Identifiers shaped like API Gateway's."""
+"""Identifiers shaped like API Gateway's.
+
+Connection ids come from :func:`~django_aws_api_gateway_websockets.wire.new_connection_id`,
+the one generator the view's pattern is written for.
+"""
 
 from __future__ import annotations
 
-import base64
-import os
 import secrets
 import string
 import time
 
+from ..wire import new_connection_id
+
 _API_ID_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def new_connection_id() -> str:
-    """16 URL-safe base64 characters ending in ``=``, like ``Llf4ceE2NjMCF7w=``."""
-    return base64.urlsafe_b64encode(os.urandom(11)).decode("ascii")
 
 
 def new_request_id() -> str:

@@ -1,8 +1,11 @@
-"""The limits and timeouts of the local gateway, with API Gateway's defaults."""
+"""The limits and timeouts of the local gateway, with API Gateway's defaults, and the rate
+window that enforces its per-second limits."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,3 +57,21 @@ class Limits:
     def replace(self, **changes: Any) -> Limits:
         """A copy with ``changes`` applied (``None`` values are ignored)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+class RateWindow:
+    """At most ``limit`` events in any second (0: unlimited)."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+
+    def admit(self, limit: int) -> bool:
+        if not limit:
+            return True
+        now = time.monotonic()
+        while self._times and now - self._times[0] >= 1.0:
+            self._times.popleft()
+        if len(self._times) >= limit:
+            return False
+        self._times.append(now)
+        return True
