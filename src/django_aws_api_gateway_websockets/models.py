@@ -285,21 +285,22 @@ class ProvisioningHook(Protocol):
     ) -> None: ...
 
 
-_provisioner: list[ProvisioningHook] = []
+_provisioner: ProvisioningHook | None = None
 
 
 def use_provisioning(provisioning: ProvisioningHook) -> None:
     """Register what the provisioning methods of the models delegate to."""
-    _provisioner[:] = [provisioning]
+    global _provisioner
+    _provisioner = provisioning
 
 
 def _provisioning() -> ProvisioningHook:
-    if not _provisioner:
+    if _provisioner is None:
         raise ImproperlyConfigured(
             "django_aws_api_gateway_websockets.provisioning is not loaded: add "
             "'django_aws_api_gateway_websockets' to INSTALLED_APPS"
         )
-    return _provisioner[0]
+    return _provisioner
 
 
 class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
