@@ -165,7 +165,7 @@ def test_create_api_gateway_aws_error_names_the_step_and_code(
     with pytest.raises(CommandError) as excinfo:
         run("createApiGateway", "--pk", str(new_gateway.pk))
     message = str(excinfo.value)
-    assert "AWS returned BadRequestException for CreateIntegration" in message
+    assert "AWS error BadRequestException in CreateIntegration" in message
     assert "'New Gateway'" in message and "run again" in message
     assert SECRET not in message and "bad mapping" not in message
     assert excinfo.value.__cause__ is None and excinfo.value.__suppress_context__
@@ -282,7 +282,7 @@ def test_create_custom_domain_aws_error(aws: mock.MagicMock, created_gateway: Ap
         run("createCustomDomain", "--pk", str(created_gateway.pk))
     message = str(excinfo.value)
     assert "Creating the custom domain" in message
-    assert "AWS returned NotFoundException for CreateApiMapping" in message
+    assert "AWS error NotFoundException in CreateApiMapping" in message
     assert SECRET not in message
     created_gateway.refresh_from_db()
     assert not created_gateway.custom_domain_created

@@ -537,3 +537,18 @@ def test_invalid_rows_are_refused_before_any_aws_call(aws: Any, row: ApiGateway)
     assert aws.get_apis()["Items"] == []
     with pytest.raises(ValueError, match="parts"):
         provisioning.plan(row, parts={"dns"})
+
+
+def test_models_delegate_to_the_provisioning_package_it_registered(
+    row: ApiGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Models never import provisioning (that would close an import circle): the package
+    registers itself, and the model methods call what is registered, looked up at call time."""
+    synced: list[ApiGatewayAdditionalRoute] = []
+    monkeypatch.setattr(provisioning, "sync_additional_route", synced.append)
+    route = ApiGatewayAdditionalRoute.objects.create(
+        api_gateway=row, name="x", route_key="x", integration_url=f"{BASE}x"
+    )
+    assert synced == [route]
+    route.save(update_fields=["name"])  # a partial save does not push to AWS
+    assert synced == [route]

@@ -103,8 +103,8 @@ def test_apply_failure_names_the_step_and_a_rerun_finishes(
     with pytest.raises(CommandError) as raised:
         call_command("provisionApiGateway", "apply", "--pk", str(row.pk), stdout=out)
     message = str(raised.value)
-    assert message.startswith("apply stopped at step 'create stage production': AWS returned ")
-    assert "TooManyRequestsException for CreateStage" in message
+    assert message.startswith("apply stopped at step 'create stage production': AWS error ")
+    assert "TooManyRequestsException in CreateStage" in message
     assert "9 change(s) were made before it" in message
     assert "  + create stage production ... FAILED" in out.getvalue()
     use_client_factory(monkeypatch)
@@ -171,7 +171,7 @@ def test_create_commands_are_safe_to_rerun(
     zone = plain_client("route53").create_hosted_zone(Name="example.com", CallerReference="c")
     zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
     use_client_factory(monkeypatch, on_client=fail_on_call("CreateRoute", 2))
-    with pytest.raises(CommandError, match=r"Creating the API Gateway .* failed: AWS returned"):
+    with pytest.raises(CommandError, match=r"Creating the API Gateway .* failed: AWS error"):
         run("createApiGateway", "--pk", str(row.pk))
     use_client_factory(monkeypatch)
     out = run("createApiGateway", "--pk", str(row.pk))

@@ -14,6 +14,7 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
         from . import (
             checks,  # noqa: F401  (registers the system checks)
             gateway_cache,
+            provisioning,  # noqa: F401  (registers itself with models.use_provisioning)
         )
         from .models import ApiGateway
 

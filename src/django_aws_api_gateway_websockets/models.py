@@ -11,10 +11,10 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Count, Subquery, Value
@@ -219,9 +219,7 @@ class ApiGateway(models.Model):
         ``api_created``; the flag is only set when every step succeeded."""
         if self.api_created:
             return False
-        from .provisioning import create_gateway
-
-        create_gateway(self)
+        _provisioning().create_gateway(self)
         return True
 
     def create_custom_domain(self) -> None:
@@ -230,16 +228,12 @@ class ApiGateway(models.Model):
             raise ValueError("The API needs to be created before calling this method")
         if not self.certificate_arn:
             raise ValueError("A Certificate ARN is required")
-        from .provisioning import create_custom_domain
-
-        create_custom_domain(self)
+        _provisioning().create_custom_domain(self)
 
     def deploy_api(self, client: Any) -> None:
         """Create a deployment of the stage and record its id (its description records what it
         serves, so that provisioning's plan can tell when the stage needs a new one)."""
-        from .provisioning import deploy
-
-        deploy(self, client)
+        _provisioning().deploy(self, client)
 
 
 class ApiGatewayAdditionalRoute(models.Model):
@@ -266,25 +260,47 @@ class ApiGatewayAdditionalRoute(models.Model):
         fails, the row is kept (marked not deployed: the stage does not serve this version of
         it) and the error is raised; saving again or ``provisionApiGateway apply`` retries."""
         super().save(*args, **kwargs)
-        if self.api_gateway.deployment_id and not kwargs.get("update_fields"):
-            try:
-                self.create_route(get_boto3_client())
-            except Exception:
-                if self.deployed:
-                    self.deployed = False
-                    self.save(update_fields=["deployed"])
-                raise
+        if not kwargs.get("update_fields"):
+            _provisioning().sync_additional_route(self)
 
     def create_route(self, client: Any, deploy: bool = True) -> None:
         """Create (or update, when it exists) the integration and route on AWS, then deploy."""
-        from .provisioning import upsert_additional_route
+        _provisioning().upsert_additional_route(self, client, and_deploy=deploy)
 
-        upsert_additional_route(self, client)
-        if deploy:
-            self.api_gateway.deploy_api(client)
-            self.api_gateway.save(update_fields=["deployment_id"])
-            self.deployed = True
-            self.save(update_fields=["deployed"])
+
+# -- the provisioning hook -----------------------------------------------------------------------
+
+
+class ProvisioningHook(Protocol):
+    """What the provisioning methods above delegate to: the :mod:`.provisioning` package, which
+    registers itself with :func:`use_provisioning` when imported (the app's ``ready()`` imports
+    it). Models never import provisioning, which imports models."""
+
+    def create_gateway(self, gateway: ApiGateway) -> None: ...
+    def create_custom_domain(self, gateway: ApiGateway) -> None: ...
+    def deploy(self, gateway: ApiGateway, client: Any) -> str: ...
+    def sync_additional_route(self, route: ApiGatewayAdditionalRoute) -> None: ...
+    def upsert_additional_route(
+        self, route: ApiGatewayAdditionalRoute, client: Any, *, and_deploy: bool = ...
+    ) -> None: ...
+
+
+_provisioner: ProvisioningHook | None = None
+
+
+def use_provisioning(provisioning: ProvisioningHook) -> None:
+    """Register what the provisioning methods of the models delegate to."""
+    global _provisioner
+    _provisioner = provisioning
+
+
+def _provisioning() -> ProvisioningHook:
+    if _provisioner is None:
+        raise ImproperlyConfigured(
+            "django_aws_api_gateway_websockets.provisioning is not loaded: add "
+            "'django_aws_api_gateway_websockets' to INSTALLED_APPS"
+        )
+    return _provisioner
 
 
 class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):

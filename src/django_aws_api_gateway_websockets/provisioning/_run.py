@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
 
-from .. import models
+from .. import aws
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
@@ -110,14 +110,9 @@ def text(response: dict[str, Any] | None, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def error_code(error: BaseException) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "") or "ClientError")
-    return type(error).__name__
-
-
 def is_not_found(error: BaseException) -> bool:
-    return isinstance(error, ClientError) and error_code(error) in {
+    """Whether AWS said the resource does not exist."""
+    return isinstance(error, ClientError) and aws.error_code(error) in {
         "NotFoundException",
         "NoSuchHostedZone",
     }
@@ -139,14 +134,14 @@ class Run:
         self.dry_run = dry_run
         self.progress = progress
         self.result = Result(operation, gateway)
-        # Both clients come from the (patchable) factory at call time.
-        self.api = client if client is not None else models.get_boto3_client("apigatewayv2")
+        # Both clients come from the factory in force (see ``aws.client``).
+        self.api = client if client is not None else aws.client("apigatewayv2")
         self._route53: Any = None
 
     @property
     def route53(self) -> Any:
         if self._route53 is None:
-            self._route53 = models.get_boto3_client("route53")
+            self._route53 = aws.client("route53")
         return self._route53
 
     @property
@@ -162,16 +157,9 @@ class Run:
         return text
 
     def reason(self, error: BaseException) -> str:
-        """Why ``error`` happened, in one line without the secret."""
-        if isinstance(error, ClientError):
-            message = str(error.response.get("Error", {}).get("Message", "") or "")
-            operation = getattr(error, "operation_name", "") or "an AWS call"
-            text = f"AWS returned {error_code(error)} for {operation}"
-            if message:
-                text += f": {message}"
-        else:
-            text = f"{type(error).__name__}: {error}"
-        text = self.redact(" ".join(text.split()))
+        """Why ``error`` happened, in one line without the secret (AWS's message can echo
+        request values, such as the secret header of an integration)."""
+        text = self.redact(" ".join(aws.describe_error(error, detail=True).split()))
         return text if len(text) <= _MAX_REASON else f"{text[: _MAX_REASON - 1]}…"
 
     def fail(self, step: str, reason: str) -> ProvisioningError:

@@ -8,10 +8,12 @@ from typing import Any
 import boto3
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django_aws_api_gateway_websockets.management._common import (
+    add_gateway_arguments,
+    find_gateway,
+)
 from django_aws_api_gateway_websockets.models import ApiGateway, get_region_name
 from django_aws_api_gateway_websockets.provisioning.iam import deploy_policy, runtime_policy
-
-from .provisionApiGateway import add_gateway_arguments, find_gateway
 
 
 class Command(BaseCommand):

@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from django_aws_api_gateway_websockets.conf import conf
+from django_aws_api_gateway_websockets.management._common import (
+    MAX_RATE_LIMIT_AGE_DAYS,
+    MAX_TOKEN_AGE_SECONDS,
+    age,
+)
 from django_aws_api_gateway_websockets.models import ConnectionRateLimit, WebSocketToken
-
-#: Upper bounds that keep ``now - age`` inside the range of a datetime.
-MAX_TOKEN_AGE_SECONDS = 100 * 365 * 24 * 3600
-MAX_RATE_LIMIT_AGE_DAYS = 100 * 365
-
-
-def age(unit: str, maximum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of ``unit`` between 0 and ``maximum``."""
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number of {unit}, got {value!r}"
-            ) from None
-        if not 0 <= number <= maximum:
-            raise argparse.ArgumentTypeError(
-                f"must be a number of {unit} between 0 and {maximum}, got {number}"
-            )
-        return number
-
-    return parse
 
 
 class Command(BaseCommand):

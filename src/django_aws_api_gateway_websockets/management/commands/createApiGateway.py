@@ -8,34 +8,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_aws_api_gateway_websockets.messaging import error_code
-from django_aws_api_gateway_websockets.models import ApiGateway
-
-
-def get_gateway(pk: int) -> ApiGateway:
-    """The ApiGateway row ``pk``, or a ``CommandError`` that lists the rows there are."""
-    try:
-        return ApiGateway.objects.get(pk=pk)
-    except ApiGateway.DoesNotExist:
-        rows = list(ApiGateway.objects.order_by("pk").values_list("pk", "api_name")[:20])
-        known = ", ".join(f"{row_pk} ({name})" for row_pk, name in rows) or "none yet"
-        raise CommandError(
-            f"There is no ApiGateway with pk={pk}. Existing ApiGateway rows: {known}."
-        ) from None
-
-
-def aws_failure(doing: str, gateway: ApiGateway, error: Exception) -> CommandError:
-    """A ``CommandError`` naming the step that failed and the AWS error code (never the error's
-    message, which can echo request values such as the gateway secret)."""
-    if isinstance(error, ClientError):
-        operation = getattr(error, "operation_name", "") or "an AWS call"
-        cause = f"AWS returned {error_code(error)} for {operation}"
-    else:
-        cause = f"botocore raised {type(error).__name__} before reaching AWS"
-    return CommandError(
-        f"{doing} for ApiGateway {gateway.api_name!r} (pk={gateway.pk}) failed: {cause}. "
-        "Nothing was marked as created, so the command can be run again once the cause is fixed."
-    )
+from django_aws_api_gateway_websockets.management._common import (
+    add_gateway_arguments,
+    aws_failure,
+    find_gateway,
+)
 
 
 class Command(BaseCommand):
@@ -48,15 +25,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--pk",
-            required=True,
-            type=int,
-            help="Primary key of the ApiGateway row to create on AWS.",
+        add_gateway_arguments(
+            parser, pk_help="Primary key of the ApiGateway row to create on AWS.", name_help=None
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        gateway = get_gateway(options["pk"])
+        gateway = find_gateway(options["pk"])
         if gateway.api_created:
             raise CommandError(
                 f"ApiGateway {gateway.api_name!r} (pk={gateway.pk}) is already created on AWS "

@@ -8,7 +8,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from .createApiGateway import aws_failure, get_gateway
+from django_aws_api_gateway_websockets.management._common import (
+    add_gateway_arguments,
+    aws_failure,
+    find_gateway,
+)
 
 
 class Command(BaseCommand):
@@ -21,16 +25,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--pk",
-            required=True,
-            type=int,
-            help="Primary key of the (already created) ApiGateway row whose custom domain to "
+        add_gateway_arguments(
+            parser,
+            pk_help="Primary key of the (already created) ApiGateway row whose custom domain to "
             "create.",
+            name_help=None,
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        gateway = get_gateway(options["pk"])
+        gateway = find_gateway(options["pk"])
         label = f"ApiGateway {gateway.api_name!r} (pk={gateway.pk})"
         if gateway.custom_domain_created:
             raise CommandError(

@@ -8,28 +8,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_aws_api_gateway_websockets import provisioning
+from django_aws_api_gateway_websockets.management._common import (
+    add_gateway_arguments,
+    find_gateway,
+)
 from django_aws_api_gateway_websockets.models import ApiGateway
 from django_aws_api_gateway_websockets.provisioning import Change, Event, ProvisioningError
-
-
-def find_gateway(pk: int | None, name: str | None) -> ApiGateway:
-    """The ApiGateway row by pk or api_name, or a ``CommandError`` listing the rows there are."""
-    lookup: dict[str, Any] = {"pk": pk} if pk is not None else {"api_name": name}
-    try:
-        return ApiGateway.objects.get(**lookup)
-    except ApiGateway.DoesNotExist:
-        rows = list(ApiGateway.objects.order_by("pk").values_list("pk", "api_name")[:20])
-        known = ", ".join(f"{row_pk} ({row_name})" for row_pk, row_name in rows) or "none yet"
-        wanted = f"pk={pk}" if pk is not None else f"api_name={name!r}"
-        raise CommandError(
-            f"There is no ApiGateway with {wanted}. Existing ApiGateway rows: {known}."
-        ) from None
-
-
-def add_gateway_arguments(parser: CommandParser, *, required: bool = True) -> None:
-    group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument("--pk", type=int, help="Primary key of the ApiGateway row.")
-    group.add_argument("--name", help="api_name of the ApiGateway row.")
 
 
 class Command(BaseCommand):

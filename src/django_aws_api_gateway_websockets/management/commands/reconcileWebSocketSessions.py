@@ -9,12 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_aws_api_gateway_websockets import reconcile
 from django_aws_api_gateway_websockets.conf import conf
-from django_aws_api_gateway_websockets.management.commands.cleanupWebSocketTokens import (
+from django_aws_api_gateway_websockets.management._common import (
     MAX_RATE_LIMIT_AGE_DAYS,
     MAX_TOKEN_AGE_SECONDS,
     age,
-)
-from django_aws_api_gateway_websockets.management.commands.provisionApiGateway import (
     find_gateway,
 )
 
