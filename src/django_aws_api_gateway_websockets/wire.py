@@ -11,10 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .models import ApiGateway
+from typing import Protocol
 
 #: The header API Gateway is configured to send with the gateway's secret on every callback.
 SECRET_HEADER = "X-Gateway-Secret"  # noqa: S105 - a header name
@@ -40,7 +37,14 @@ CONTEXT_HEADERS: dict[str, str] = {
 CONNECTION_ID_RE = re.compile(r"^[A-Za-z0-9_=-]{1,128}$")
 
 
-def stage_name(gateway: ApiGateway) -> str:
+class Staged(Protocol):
+    """Anything with a ``stage_name`` (an ``ApiGateway`` row); this module imports no model."""
+
+    @property
+    def stage_name(self) -> str: ...
+
+
+def stage_name(gateway: Staged) -> str:
     """The gateway's stage: its ``stage_name``, else :data:`DEFAULT_STAGE`."""
     return gateway.stage_name or DEFAULT_STAGE
 
