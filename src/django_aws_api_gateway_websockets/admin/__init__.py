@@ -4,8 +4,8 @@
   ``ApiGatewayAdditionalRouteAdmin``, the routes inline; saving a route updates AWS).
 - :mod:`.gateway_actions`: the gateway actions ("Create API Gateway", "Create Custom Domain",
   "Plan AWS changes", "Apply to AWS", "Tear down AWS resources").
-- :mod:`.actions`: the one runner of those actions (:func:`run_action`): a message and an audit
-  line per selected object.
+- :mod:`.actions`: the one runner of those actions (:func:`run_action`, and
+  :func:`admin_action` to make a step an action): a message and an audit line per object.
 - :mod:`.audit`: the audit log (logger ``django_aws_api_gateway_websockets.admin``).
 - :mod:`.sessions`: rows the package writes itself (connections, tokens, rate-limit attempts).
 
@@ -21,9 +21,11 @@ from .actions import (
     AWS_ERRORS,
     ActionRefusedError,
     ActionStoppedError,
+    AdminAction,
     NothingToDoError,
     Outcome,
     Step,
+    admin_action,
     describe_error,
     run_action,
 )
@@ -63,6 +65,7 @@ __all__ = [
     "URL_FIELD_OVERRIDES",
     "ActionRefusedError",
     "ActionStoppedError",
+    "AdminAction",
     "ApiGatewayAdditionalRouteAdmin",
     "ApiGatewayAdditionalRouteInline",
     "ApiGatewayAdmin",
@@ -73,6 +76,7 @@ __all__ = [
     "Step",
     "WebSocketSessionAdmin",
     "WebSocketTokenAdmin",
+    "admin_action",
     "apply_gateways",
     "audit",
     "create_api_gateway",

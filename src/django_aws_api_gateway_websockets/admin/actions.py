@@ -1,7 +1,8 @@
 """The one runner of admin actions: a step per selected object, its outcome as a message and
 an audit line.
 
-An action is a function ``step(obj) -> Outcome`` handed to :func:`run_action`, which runs it on
+An action is a function ``step(obj) -> Outcome`` handed to :func:`run_action` (or made an admin
+action by :func:`admin_action`), which runs it on
 every selected object (in ``pk`` order), shows one admin message per object, writes one audit
 line per object (see :mod:`.audit`) and, when the object changed, an entry in its admin history.
 A step ends in one of five ways:
@@ -38,9 +39,11 @@ __all__ = [
     "AWS_ERRORS",
     "ActionRefusedError",
     "ActionStoppedError",
+    "AdminAction",
     "NothingToDoError",
     "Outcome",
     "Step",
+    "admin_action",
     "describe_error",
     "run_action",
 ]
@@ -92,6 +95,8 @@ class ActionStoppedError(Exception):
 
 #: One step of an action, run on one object.
 Step = Callable[[M], Outcome]
+#: An admin action, as ``ModelAdmin.actions`` lists them.
+AdminAction = Callable[["admin.ModelAdmin[Any]", HttpRequest, QuerySet[Any]], Any]
 
 
 def run_action(
@@ -137,3 +142,21 @@ def run_action(
             if outcome.history:
                 modeladmin.log_change(request, obj, outcome.history)
             audit(request, action, obj, outcome.audit)
+
+
+def admin_action(
+    name: str, label: str, step: Step[Any], *, description: str = "", permission: str = "change"
+) -> AdminAction:
+    """The admin action ``name`` (the key its form posts): runs ``step`` on the selected objects
+    through :func:`run_action`, reporting them as ``label``. The action list shows
+    ``description`` (default: ``label``); users need the model's ``permission``."""
+
+    def action(
+        modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
+    ) -> None:
+        run_action(modeladmin, request, queryset, label, step)
+
+    action.__name__ = action.__qualname__ = name
+    action.__module__ = step.__module__
+    action.__doc__ = step.__doc__
+    return admin.action(description=description or label, permissions=[permission])(action)

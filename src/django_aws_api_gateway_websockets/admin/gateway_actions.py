@@ -29,6 +29,7 @@ from .actions import (
     ActionStoppedError,
     NothingToDoError,
     Outcome,
+    admin_action,
     run_action,
 )
 
@@ -74,18 +75,12 @@ def create_custom_domain_step(gateway: ApiGateway) -> Outcome:
     )
 
 
-@admin.action(description="Create API Gateway", permissions=["change"])
-def create_api_gateway(
-    modeladmin: GatewayAdmin, request: HttpRequest, queryset: QuerySet[ApiGateway]
-) -> None:
-    run_action(modeladmin, request, queryset, "Create API Gateway", create_api_gateway_step)
-
-
-@admin.action(description="Create Custom Domain", permissions=["change"])
-def create_custom_domain(
-    modeladmin: GatewayAdmin, request: HttpRequest, queryset: QuerySet[ApiGateway]
-) -> None:
-    run_action(modeladmin, request, queryset, "Create Custom Domain", create_custom_domain_step)
+create_api_gateway = admin_action(
+    "create_api_gateway", "Create API Gateway", create_api_gateway_step
+)
+create_custom_domain = admin_action(
+    "create_custom_domain", "Create Custom Domain", create_custom_domain_step
+)
 
 
 # -- provisioning: plan, apply, teardown ---------------------------------------------------------
@@ -151,20 +146,10 @@ def teardown_step(gateway: ApiGateway) -> Outcome:
     return _changed("Teardown", _provision("Teardown", provisioning.teardown, gateway))
 
 
-@admin.action(description="Plan AWS changes", permissions=["change"])
-def plan_gateways(
-    modeladmin: GatewayAdmin, request: HttpRequest, queryset: QuerySet[ApiGateway]
-) -> None:
-    """List what applying would change on AWS, changing nothing."""
-    run_action(modeladmin, request, queryset, "Plan", plan_step)
-
-
-@admin.action(description="Apply to AWS (create or update)", permissions=["change"])
-def apply_gateways(
-    modeladmin: GatewayAdmin, request: HttpRequest, queryset: QuerySet[ApiGateway]
-) -> None:
-    """Make AWS match the selected gateways."""
-    run_action(modeladmin, request, queryset, "Apply", apply_step)
+plan_gateways = admin_action("plan_gateways", "Plan", plan_step, description="Plan AWS changes")
+apply_gateways = admin_action(
+    "apply_gateways", "Apply", apply_step, description="Apply to AWS (create or update)"
+)
 
 
 @admin.action(description="Tear down AWS resources", permissions=["delete"])
