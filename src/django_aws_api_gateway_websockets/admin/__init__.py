@@ -1,0 +1,92 @@
+"""The Django admin of the package (Django's autodiscovery imports this package).
+
+- :mod:`.gateways`: gateways and their additional routes (``ApiGatewayAdmin``,
+  ``ApiGatewayAdditionalRouteAdmin``, the routes inline; saving a route updates AWS).
+- :mod:`.gateway_actions`: the gateway actions ("Create API Gateway", "Create Custom Domain",
+  "Plan AWS changes", "Apply to AWS", "Tear down AWS resources").
+- :mod:`.actions`: the one runner of those actions (:func:`run_action`, and
+  :func:`admin_action` to make a step an action): a message and an audit line per object.
+- :mod:`.audit`: the audit log (logger ``django_aws_api_gateway_websockets.admin``).
+- :mod:`.sessions`: rows the package writes itself (connections, tokens, rate-limit attempts).
+
+Messages never carry secrets, AWS error texts or tracebacks: a failure names the object and the
+error type or AWS error code (with the AWS operation that failed), and the details stay in the
+server's log. Secrets are never displayed: a gateway's ``secret`` shows as "set"/"not set", a
+token only as its first characters, and a token's browser session key not at all.
+"""
+
+from __future__ import annotations
+
+from .actions import (
+    AWS_ERRORS,
+    ActionRefusedError,
+    ActionStoppedError,
+    AdminAction,
+    NothingToDoError,
+    Outcome,
+    Step,
+    admin_action,
+    describe_error,
+    run_action,
+)
+from .audit import AUDIT_LOGGER, audit, logger
+from .gateway_actions import (
+    GATEWAY_ACTIONS,
+    PROVISIONING_ACTIONS,
+    apply_gateways,
+    create_api_gateway,
+    create_api_gateway_step,
+    create_custom_domain,
+    create_custom_domain_step,
+    plan_gateways,
+    teardown_gateways,
+)
+from .gateways import (
+    URL_FIELD_OVERRIDES,
+    ApiGatewayAdditionalRouteAdmin,
+    ApiGatewayAdditionalRouteInline,
+    ApiGatewayAdmin,
+    save_route,
+)
+from .sessions import (
+    TOKEN_PREFIX_LENGTH,
+    ConnectionRateLimitAdmin,
+    ReadOnlyAdminMixin,
+    WebSocketSessionAdmin,
+    WebSocketTokenAdmin,
+)
+
+__all__ = [
+    "AUDIT_LOGGER",
+    "AWS_ERRORS",
+    "GATEWAY_ACTIONS",
+    "PROVISIONING_ACTIONS",
+    "TOKEN_PREFIX_LENGTH",
+    "URL_FIELD_OVERRIDES",
+    "ActionRefusedError",
+    "ActionStoppedError",
+    "AdminAction",
+    "ApiGatewayAdditionalRouteAdmin",
+    "ApiGatewayAdditionalRouteInline",
+    "ApiGatewayAdmin",
+    "ConnectionRateLimitAdmin",
+    "NothingToDoError",
+    "Outcome",
+    "ReadOnlyAdminMixin",
+    "Step",
+    "WebSocketSessionAdmin",
+    "WebSocketTokenAdmin",
+    "admin_action",
+    "apply_gateways",
+    "audit",
+    "create_api_gateway",
+    "create_api_gateway_step",
+    "create_custom_domain",
+    "create_custom_domain_step",
+    "describe_error",
+    "logger",
+    "plan_gateways",
+    "run_action",
+    "save_route",
+    "teardown_gateways",
+]
