@@ -213,7 +213,9 @@ class WebSocketView(ConnectChecks):
                 *self.ADDITIONAL_ALLOWED_HANDLERS,
                 *self._get_current_class_methods(),
             }
-        reserved = self._reserved_names()
+        # A check a subclass lists in its tuples is never a handler either.
+        checks = {*self.common_checks, *self.connect_checks, *self.message_checks}
+        reserved = self._reserved_names() | checks | set(self.disconnect_checks)
         allowed = {n for n in names if not n.startswith("_") and n not in reserved}
         return allowed | {"heartbeat"}  # the JS client's keep-alive is always answered
 
