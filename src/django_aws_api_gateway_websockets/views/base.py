@@ -20,8 +20,11 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.generic import View
 
 from ..models import ApiGateway, WebSocketSession
-from ..wire import CONNECTION_ID_HEADER, USER_AGENT_PREFIX
+from ..wire import CLIENT_IP_HEADER, CONNECTION_ID_HEADER, USER_AGENT_PREFIX
 from .responses import BODY_TOO_LARGE, INVALID_FORMAT
+
+#: The header naming the calling API (API Gateway sets it on every callback).
+API_ID_HEADER = "X-Amzn-Apigateway-Api-Id"
 
 #: A check: ``None`` to pass, or the response to stop with.
 Check = Callable[[HttpRequest], HttpResponseBase | None]
@@ -59,11 +62,11 @@ class WebSocketViewBase(View):
         "X-Forwarded-For",
         "X-Forwarded-Proto",
         "Content-Length",
-        "Connectionid",
+        "Connectionid",  # wire.CONNECTION_ID_HEADER as Django spells it; matched case-blind
         "User-Agent",
-        "X-Amzn-Apigateway-Api-Id",
+        API_ID_HEADER,
     ]
-    additional_required_headers = ["X-Amzn-Trace-Id", "X-Forwarded-Port", "X-Real-Ip"]
+    additional_required_headers = ["X-Amzn-Trace-Id", "X-Forwarded-Port", CLIENT_IP_HEADER]
     required_connection_headers = [
         "Cookie",
         "Origin",

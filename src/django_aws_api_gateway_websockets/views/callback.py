@@ -30,6 +30,7 @@ from ..conf import conf
 from ..models import WebSocketSession
 from ..wire import SECRET_HEADER, is_connection_id
 from . import gateway_auth
+from .base import API_ID_HEADER
 from .connect import ConnectChecks
 from .responses import (
     BODY_TOO_LARGE,
@@ -45,8 +46,6 @@ from .responses import (
 
 logger = logging.getLogger(__package__)  # django_aws_api_gateway_websockets.views
 
-#: The header naming the calling API (API Gateway sets it on every callback).
-API_ID_HEADER = "X-Amzn-Apigateway-Api-Id"
 #: An API id as API Gateway issues them; anything else is refused before any query.
 API_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
