@@ -3,12 +3,15 @@ rejection body, the contract fixes, and the query budgets of the hot paths."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.core import mail
+from django.http import HttpResponseBadRequest, HttpResponseForbidden
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
@@ -324,6 +327,99 @@ class TestConnect:
         )
         view.disconnect(request)
         assert not WebSocketSession.objects.get().connected
+
+
+# -- the check tuples -------------------------------------------------------------------------
+
+
+def direct_connect(view: WebSocketView, gateway: ApiGateway, **extra: str | None) -> object:
+    """``view.connect(request)`` for a ``$connect`` without a token, as users' tests call it."""
+    request = RequestFactory().post(
+        "/ws/connect",
+        headers=callback_headers(
+            gateway, "direct=", event="connect", host="www.example.com", extra=extra
+        ),
+    )
+    return view.connect(request)
+
+
+class NoTokenView(WebSocketView):
+    USE_WS_TOKEN = False
+
+
+class TestCheckTuples:
+    """The checks of each event are names in class attributes, run in order by one loop."""
+
+    def test_the_order_is_the_documented_one(self) -> None:
+        """docs/views.md's table of checks lists them in the order the tuples run them."""
+        table = (Path(__file__).parent.parent / "docs" / "views.md").read_text()
+        documented = re.findall(r"^\| `(check_\w+)`", table, flags=re.MULTILINE)
+        view = WebSocketView
+        assert documented == [
+            *view.common_checks,
+            *view.connect_checks,
+            *view.disconnect_checks,  # the user agent: messages and $disconnect
+            *[name for name in view.message_checks if name not in view.disconnect_checks],
+        ]
+        assert view.message_checks[0] == "check_useragent"
+
+    def test_a_subclass_adds_a_connect_check_by_extending_the_tuple(self, gateway) -> None:
+        class PlanView(NoTokenView):
+            connect_checks = (*WebSocketView.connect_checks, "check_plan")
+
+            def check_plan(self, request):  # type: ignore[no-untyped-def]
+                return HttpResponseBadRequest("No plan")
+
+        response = direct_connect(PlanView(api_gateway=gateway), gateway)
+        assert (response.status_code, response.content) == (400, b"No plan")  # type: ignore[attr-defined]
+        assert not WebSocketSession.objects.exists()
+        assert ConnectionRateLimit.objects.get().successful is False
+        assert "check_plan" not in PlanView().ALLOWED_HANDLERS  # a check is never a handler
+
+    def test_a_subclass_adds_a_message_check_by_extending_the_tuple(
+        self, callbacks, gateway
+    ) -> None:
+        connected(callbacks, "c1=")
+        before = WebSocketSession.objects.get().request_count
+
+        class QuotaView(WebSocketView):
+            message_checks = (*WebSocketView.message_checks, "check_quota")
+
+            def default(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+                return None
+
+            def check_quota(self, request):  # type: ignore[no-untyped-def]
+                return HttpResponseForbidden("Over quota")
+
+        request = RequestFactory().post(
+            "/ws/default",
+            data=b'{"handler": "anything"}',
+            content_type="application/json",
+            headers=callback_headers(gateway, "c1="),
+        )
+        response = QuotaView.as_view()(request, route="default")
+        assert (response.status_code, response.content) == (403, b"Over quota")
+        assert WebSocketSession.objects.get().request_count == before  # the handler never ran
+        assert "check_quota" not in QuotaView().ALLOWED_HANDLERS
+
+    def test_overriding_expected_connection_headers_takes_effect(self, gateway) -> None:
+        """The existing package's hook is called by ``check_connection_headers``."""
+
+        class Lenient(NoTokenView):
+            def _expected_connection_headers(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+                return True
+
+        class Strict(NoTokenView):
+            def _expected_connection_headers(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+                return "X-Client-Cert" in request.headers
+
+        no_ext = {"Sec-Websocket-Extensions": None}
+        assert direct_connect(NoTokenView(api_gateway=gateway), gateway, **no_ext).content == (  # type: ignore[attr-defined]
+            b"Missing 1 headers"
+        )
+        assert direct_connect(Lenient(api_gateway=gateway), gateway, **no_ext).status_code == 200  # type: ignore[attr-defined]
+        refused = direct_connect(Strict(api_gateway=gateway), gateway)
+        assert (refused.status_code, refused.content) == (400, b"Invalid request headers")  # type: ignore[attr-defined]
 
 
 # -- gateway authenticity -------------------------------------------------------------------------

@@ -1,0 +1,321 @@
+"""``WebSocketView``: the endpoint API Gateway calls for ``$connect``, ``$disconnect`` and every
+message.
+
+Each callback runs a pipeline of named checks. Which checks, and in what order, is data: the
+tuples :attr:`~WebSocketView.common_checks` (every event), ``connect_checks``,
+``message_checks`` and ``disconnect_checks``, run by one loop (``WebSocketViewBase._run_checks``).
+Each check returns ``None`` to pass or a response to stop with; every rejection is a 4xx with a
+short fixed body (``responses.py``) that echoes nothing from the request or from settings.
+
+Where the rest lives: ``base.py`` (settings and per-request state, the body, the loop),
+``gateway_auth.py`` (which gateway is calling), ``connect.py`` (the ``$connect`` checks and the
+session row), ``legacy.py`` (the existing package's overridable hooks, which the checks call).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.core.mail import mail_admins
+from django.db.models import F, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+
+from ..conf import conf
+from ..models import WebSocketSession
+from ..wire import SECRET_HEADER, is_connection_id
+from . import gateway_auth
+from .base import API_ID_HEADER
+from .connect import ConnectChecks
+from .responses import (
+    BODY_TOO_LARGE,
+    GATEWAY_FORBIDDEN,
+    INVALID_CHANNEL,
+    INVALID_CONNECTION_ID,
+    INVALID_FORMAT,
+    UNKNOWN_CONNECTION,
+    UNKNOWN_HANDLER,
+    bad_request,
+    forbidden,
+)
+
+logger = logging.getLogger(__package__)  # django_aws_api_gateway_websockets.views
+
+#: An API id as API Gateway issues them; anything else is refused before any query.
+API_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+# Names defined by the base classes are never message handlers, except these.
+_HANDLER_BASE_ALLOWED = frozenset({"default", "change_channel", "heartbeat"})
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class WebSocketView(ConnectChecks):
+    """The endpoint API Gateway calls for ``$connect``, ``$disconnect`` and every message.
+
+    Mount it on a URL with a ``route`` kwarg, e.g. ``path("ws/<slug:route>", View.as_view())``.
+    Subclasses add message handlers as methods; the JSON body's ``"handler"`` (or the legacy
+    ``"action"``) names the one to run, falling back to :meth:`default`. The settings a
+    subclass may change are the class attributes of ``WebSocketViewBase`` (``base.py``).
+
+    A subclass adds a check by writing a method ``check_<name>(request)`` (``None`` to pass, a
+    response to refuse) and extending a tuple, e.g.
+    ``connect_checks = (*WebSocketView.connect_checks, "check_plan")``. The existing package's
+    hooks (``legacy.py``) still work: every one is called by a check, including
+    ``_expected_connection_headers`` (by ``check_connection_headers``).
+    """
+
+    #: Every event, first: the headers API Gateway always sends, then which gateway is calling.
+    common_checks = ("check_headers", "check_gateway")
+    #: ``$connect`` (run by :meth:`connect`); then the attempt is admitted by the rate limiter
+    #: (insert, then count: safe under concurrency) and the session row is created.
+    connect_checks = (
+        "check_rate_limit",
+        "check_connection_headers",
+        "check_host",
+        "check_origin",
+        "check_token",
+        "check_user_hook",
+        "check_channel",
+    )
+    #: Messages; then the chosen handler runs.
+    message_checks = (
+        "check_useragent",
+        "check_session",
+        "check_body",
+        "check_handler",
+        "check_permissions",
+    )
+    #: ``$disconnect``; then :meth:`disconnect` runs.
+    disconnect_checks = ("check_useragent",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.api_gateway = kwargs.pop("api_gateway", None)
+        self.websocket_session = kwargs.pop("websocket_session", None)
+        self.debug = bool(kwargs.pop("debug", False))
+        self.debug_log = []
+        self.body = {}
+        self._body_error = None
+        self._recent_ip_attempts = None
+        self._gateway_from_cache = False
+        super().__init__(**kwargs)
+        if not self.RATE_LIMIT_MAX_ATTEMPTS:
+            self.RATE_LIMIT_MAX_ATTEMPTS = conf.rate_limit_max_attempts
+        if not self.RATE_LIMIT_WINDOW_MINUTES:
+            self.RATE_LIMIT_WINDOW_MINUTES = conf.rate_limit_window_minutes
+        self.ALLOWED_HANDLERS = self._allowed_handlers()
+
+    # -- the pipeline ----------------------------------------------------------------------------
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method is None or request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        event = self._event()
+        checks: tuple[str, ...]
+        handler: Callable[..., Any]
+        if event == "connect":
+            checks, handler = self.common_checks, self.connect  # connect() runs connect_checks
+        elif event == "disconnect":
+            checks, handler = (*self.common_checks, *self.disconnect_checks), self.disconnect
+        else:
+            checks, handler = (*self.common_checks, *self.message_checks), self._run_handler
+        refused = self._run_checks(request, checks)
+        if refused is not None:
+            return refused[1]
+        try:
+            response = handler(request, *args, **kwargs)
+        except Exception as error:
+            logger.exception("Unexpected WebSocket exception in %s", type(self).__name__)
+            if self.SEND_EXCEPTION_MAIL:
+                mail_admins("Unexpected Websocket Exception", str(error), fail_silently=True)
+            raise
+        return response if response is not None else JsonResponse({})
+
+    # -- common checks ---------------------------------------------------------------------------
+
+    def check_headers(self, request: HttpRequest) -> HttpResponseBase | None:
+        """Every header API Gateway always sends is present, and the ids are well formed."""
+        if not self._expected_headers(request):
+            return self.missing_headers(request)
+        if not API_ID_RE.match(request.headers[API_ID_HEADER]):
+            return self.missing_headers(request)
+        if not is_connection_id(self._connection_id(request)):
+            return bad_request(INVALID_CONNECTION_ID)
+        return None
+
+    def check_gateway(self, request: HttpRequest) -> HttpResponseBase | None:
+        """The caller is a registered gateway (the pinned one, if any) and knows its secret
+        (``gateway_auth.identify``). For messages and disconnects the session is read here
+        with its gateway in one query; a session that belongs to another gateway counts as
+        unknown."""
+        connect = self._event() == "connect"
+        caller = gateway_auth.identify(
+            request.headers[API_ID_HEADER],
+            request.headers.get(SECRET_HEADER),
+            pinned_id=self.aws_api_gateway_id,
+            connection_id=None if connect else self._connection_id(request),
+            count_attempts_of=(
+                self._get_client_ip(request) if connect and self.RATE_LIMIT_ENABLED else None
+            ),
+            window_minutes=self.RATE_LIMIT_WINDOW_MINUTES,
+        )
+        if caller.session is not None:
+            self.websocket_session = caller.session
+        self._gateway_from_cache = caller.from_cache
+        self._recent_ip_attempts = caller.recent_ip_attempts
+        if caller.gateway is None:
+            return self.missing_headers(request)
+        if not caller.authentic:
+            return forbidden(GATEWAY_FORBIDDEN)
+        self.api_gateway = caller.gateway
+        return None
+
+    #: Kept for callers of the old name (the constant-time comparison of the secret).
+    _secret_matches = staticmethod(gateway_auth.secret_matches)
+
+    def check_useragent(self, request: HttpRequest) -> HttpResponseBase | None:
+        """Messages and disconnects come from API Gateway itself (``AmazonAPIGateway_<id>``)."""
+        if not self._expected_useragent(request):
+            return self.invalid_useragent(request)
+        return None
+
+    # -- message checks and handlers ---------------------------------------------------------------
+
+    @classmethod
+    def _reserved_names(cls) -> frozenset[str]:
+        names = {n for klass in WebSocketView.__mro__ for n in vars(klass)}
+        return frozenset(names - _HANDLER_BASE_ALLOWED)
+
+    def _get_current_class_methods(self) -> list[str]:
+        """Public methods that subclasses of ``WebSocketView`` define (the handler candidates)."""
+        names: list[str] = []
+        for klass in type(self).__mro__:
+            if klass is WebSocketView or not issubclass(klass, WebSocketView):
+                continue
+            names.extend(
+                name
+                for name, value in vars(klass).items()
+                if not name.startswith("_") and callable(value)
+            )
+        return names
+
+    def _allowed_handlers(self) -> set[str]:
+        if self.ALLOWED_HANDLERS:
+            names = set(self.ALLOWED_HANDLERS)
+        else:
+            names = {
+                "default",
+                *self.ADDITIONAL_ALLOWED_HANDLERS,
+                *self._get_current_class_methods(),
+            }
+        # A check a subclass lists in its tuples is never a handler either.
+        checks = {*self.common_checks, *self.connect_checks, *self.message_checks}
+        reserved = self._reserved_names() | checks | set(self.disconnect_checks)
+        allowed = {n for n in names if not n.startswith("_") and n not in reserved}
+        return allowed | {"heartbeat"}  # the JS client's keep-alive is always answered
+
+    def check_session(self, request: HttpRequest) -> HttpResponseBase | None:
+        """The connection is one this gateway opened."""
+        if self.websocket_session is None:
+            return bad_request(UNKNOWN_CONNECTION)
+        if self.websocket_session.user is not None:
+            request.user = self.websocket_session.user
+        return None
+
+    def check_body(self, request: HttpRequest) -> HttpResponseBase | None:
+        """The body is a JSON object, within ``MAX_BODY_SIZE``, naming a handler."""
+        if self._body_error == BODY_TOO_LARGE:
+            return HttpResponse(BODY_TOO_LARGE, status=413, content_type="text/plain")
+        if self._body_error is not None:
+            return bad_request(INVALID_FORMAT)
+        if (
+            self.handler_selection_key not in self.body
+            and self.route_selection_key not in self.body
+        ):
+            return self.handler_selection_key_missing(request)
+        return None
+
+    def _select_handler(self) -> Callable[..., Any] | None:
+        for key in (self.handler_selection_key, self.route_selection_key):
+            name = self.body.get(key)
+            if isinstance(name, str) and name in self.ALLOWED_HANDLERS:
+                candidate = getattr(self, name, None)
+                if callable(candidate):
+                    return candidate  # type: ignore[no-any-return]
+        return None
+
+    def check_handler(self, request: HttpRequest) -> HttpResponseBase | None:
+        """An unknown handler falls back to :meth:`default`, when the view defines one."""
+        handler = self._select_handler()
+        if handler is None:
+            if type(self).default is WebSocketView.default:
+                return bad_request(UNKNOWN_HANDLER)
+            handler = self.default
+        self._handler = handler
+        return None
+
+    def check_permissions(self, request: HttpRequest) -> HttpResponseBase | None:
+        """``permissions_required`` (any of) and ``all_permissions_required`` (all of) both hold."""
+        if self.all_permissions_required and not self.has_all_permission(request):
+            return self.permission_denied(request)
+        if self.permissions_required and not self.has_any_permission(request):
+            return self.permission_denied(request)
+        return None
+
+    def _run_handler(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        session = self.websocket_session
+        assert session is not None
+        WebSocketSession.objects.filter(pk=session.pk).update(
+            request_count=F("request_count") + 1, updated_on=timezone.now()
+        )
+        session.request_count += 1
+        return self._handler(request, *args, **kwargs)
+
+    # -- $disconnect and the built-in handlers ---------------------------------------------------
+
+    def disconnect(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase | None:
+        """Mark the connection disconnected (idempotent; unknown connections answer 200)."""
+        session = self.websocket_session
+        if session is not None and session.user is not None:
+            request.user = session.user
+        rows = WebSocketSession.objects.filter(connection_id=self._connection_id(request))
+        if self.api_gateway is not None:
+            # Another gateway's connection is not this caller's to close.
+            rows = rows.filter(Q(api_gateway=self.api_gateway) | Q(api_gateway__isnull=True))
+        rows.update(
+            connected=False, request_count=F("request_count") + 1, updated_on=timezone.now()
+        )
+        if session is not None:
+            session.connected = False
+        return None
+
+    def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
+        """Override to handle messages that name no known handler."""
+        raise NotImplementedError("This logic needs to be defined within the subclass")
+
+    def heartbeat(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """``{"handler": "heartbeat"}``, sent by the shipped JS client when it has sent nothing
+        for a while: keeps API Gateway's 10-minute idle timer from closing the connection.
+        Answers nothing on the socket (an empty 204)."""
+        return HttpResponse(status=204)
+
+    def change_channel(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase | None:
+        """Move this connection to ``body["channel"]`` (validated like ``?channel=``)."""
+        channel = self.body.get("channel")
+        if not self._valid_channel(channel):
+            return bad_request(INVALID_CHANNEL)
+        session = self.websocket_session
+        assert session is not None
+        WebSocketSession.objects.filter(pk=session.pk).update(
+            channel_name=channel, updated_on=timezone.now()
+        )
+        session.channel_name = channel
+        return None

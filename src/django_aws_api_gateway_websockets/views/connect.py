@@ -1,0 +1,187 @@
+"""``$connect``: its checks, and the recording of an admitted connection.
+
+:meth:`ConnectChecks.connect` runs ``connect_checks`` (listed on ``WebSocketView``) through the
+one loop, records every refused attempt for the rate limit, admits the attempt
+(concurrency-safe), then creates the session row. Users' tests call ``connect(request)`` on a
+view built with ``WebSocketView(api_gateway=...)``, so the checks run here, not in ``dispatch``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, cast
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+
+from ..conf import conf
+from ..models import ConnectionRateLimit, WebSocketSession, WebSocketToken
+from ..wire import CLIENT_IP_HEADER
+from . import gateway_auth
+from .legacy import LegacyHooks
+from .responses import (
+    DUPLICATE_CONNECTION,
+    HOST_NOT_ALLOWED,
+    HOST_NOT_IN_ORIGIN,
+    INVALID_CHANNEL,
+    INVALID_SESSION,
+    INVALID_TOKEN,
+    TOO_MANY_ATTEMPTS,
+    bad_request,
+)
+
+
+class ConnectChecks(LegacyHooks):
+    """The ``$connect`` event: :meth:`connect` and the checks ``connect_checks`` names."""
+
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """Run ``connect_checks``, then record the connection (user, channel, gateway)."""
+        self._ip = self._get_client_ip(request)
+        self._attempt_user = None
+        refused = self._run_checks(request, self.connect_checks)
+        if refused is not None:
+            name, rejection = refused
+            if name != "check_rate_limit":  # a refusal by the limit itself writes nothing
+                self._record_attempt(successful=False)
+            return rejection
+        attempt = None
+        if self.RATE_LIMIT_ENABLED:
+            # Checked before, but concurrent attempts all pass that check: this is the one
+            # that holds under concurrency (see ConnectionRateLimit.admit).
+            attempt = ConnectionRateLimit.admit(
+                self._ip,
+                self._attempt_user,
+                max_attempts=self.RATE_LIMIT_MAX_ATTEMPTS,
+                window_minutes=self.RATE_LIMIT_WINDOW_MINUTES,
+                limit_user=not self.USE_WS_TOKEN,
+            )
+            if attempt is None:
+                return bad_request(TOO_MANY_ATTEMPTS)
+        user = getattr(request, "user", None)
+        # In autocommit mode the INSERT is its own transaction; inside one (ATOMIC_REQUESTS, tests)
+        # a savepoint keeps it usable after a duplicate id.
+        savepoint: AbstractContextManager[object] = (
+            transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
+        )
+        try:
+            with savepoint:
+                self.websocket_session = WebSocketSession.objects.create(
+                    connection_id=self._connection_id(request),
+                    channel_name=self._channel,
+                    user=user if user is not None and user.is_authenticated else None,
+                    api_gateway=self.api_gateway,
+                )
+        except IntegrityError:
+            if attempt is not None:
+                ConnectionRateLimit.objects.filter(pk=attempt.pk).update(successful=False)
+            if self._gateway_from_cache and gateway_auth.cached_gateway_is_gone(self.api_gateway):
+                return self.missing_headers(request)
+            return bad_request(DUPLICATE_CONNECTION)
+        return JsonResponse({})
+
+    def _record_attempt(self, successful: bool) -> None:
+        if self.RATE_LIMIT_ENABLED:
+            ConnectionRateLimit.record_attempt(self._ip, self._attempt_user, successful=successful)
+
+    def _get_client_ip(self, request: HttpRequest) -> str:
+        """The client's IP: ``X-Real-Ip`` (mapped by API Gateway from the source IP), else the
+        first ``X-Forwarded-For`` entry, else ``REMOTE_ADDR``; ``0.0.0.0`` when none is valid."""
+        candidates = [
+            request.headers.get(CLIENT_IP_HEADER, ""),
+            request.headers.get("X-Forwarded-For", "").split(",")[0],
+            request.META.get("REMOTE_ADDR", ""),
+        ]
+        for candidate in candidates:
+            try:
+                return str(ipaddress.ip_address(candidate.strip()))
+            except ValueError:
+                continue
+        return "0.0.0.0"  # noqa: S104 - a placeholder address, not a bind
+
+    # -- the checks, in the order of WebSocketView.connect_checks --------------------------------
+
+    def check_rate_limit(self, request: HttpRequest) -> HttpResponseBase | None:
+        """Fewer than ``RATE_LIMIT_MAX_ATTEMPTS`` attempts from this IP (and, without tokens,
+        this user) in ``RATE_LIMIT_WINDOW_MINUTES``. With tokens the user is bounded by the
+        token endpoint's own limit. A refusal here writes nothing, so a flood cannot grow the
+        table; the attempt is admitted for good (concurrency-safe) just before the session
+        row is created."""
+        if not self.RATE_LIMIT_ENABLED:
+            return None
+        user = None if self.USE_WS_TOKEN else getattr(request, "user", None)
+        self._attempt_user = user
+        ip_attempts = self._recent_ip_attempts
+        if ip_attempts is None or (user is not None and user.is_authenticated):
+            allowed, count = ConnectionRateLimit.check_rate_limit(
+                ip_address=self._ip,
+                user=user,
+                max_attempts=self.RATE_LIMIT_MAX_ATTEMPTS,
+                window_minutes=self.RATE_LIMIT_WINDOW_MINUTES,
+            )
+        else:
+            allowed, count = ip_attempts < self.RATE_LIMIT_MAX_ATTEMPTS, ip_attempts
+        if not allowed:
+            self._debug(f"Rate limit exceeded: {count} attempts")
+            return bad_request(TOO_MANY_ATTEMPTS)
+        return None
+
+    def check_connection_headers(self, request: HttpRequest) -> HttpResponseBase | None:
+        """The browser handshake headers API Gateway forwards on ``$connect`` are present:
+        :meth:`_expected_connection_headers` (``required_connection_headers``) decides, and the
+        400 counts the listed headers that are missing (``Invalid request headers`` when an
+        override refuses with none of them missing)."""
+        if self._expected_connection_headers(request):
+            return None
+        missing = [h for h in self.required_connection_headers if h not in request.headers]
+        if not missing:
+            return self.missing_headers(request)
+        return bad_request(f"Missing {len(missing)} headers")
+
+    def check_host(self, request: HttpRequest) -> HttpResponseBase | None:
+        """The ``Host`` header matches ``ALLOWED_HOSTS`` (wildcards as Django reads them)."""
+        if not self._check_allowed_hosts(request):
+            return bad_request(HOST_NOT_ALLOWED)
+        return None
+
+    def check_origin(self, request: HttpRequest) -> HttpResponseBase | None:
+        """The page that opened the socket is served by this site: the ``Origin`` header's host
+        equals the ``Host`` header's (or is listed in ``WEBSOCKETS["allowed_origin_hosts"]``)."""
+        if not self._check_host_is_in_origin(request):
+            return bad_request(HOST_NOT_IN_ORIGIN)
+        return None
+
+    def check_token(self, request: HttpRequest) -> HttpResponseBase | None:
+        """With ``USE_WS_TOKEN``, ``?ws_token=`` is an unused token issued to this browser
+        session within ``token_expiry_seconds``; the connection belongs to its user."""
+        if not self.USE_WS_TOKEN:
+            return None
+        session = getattr(request, "session", None)
+        session_key = getattr(session, "session_key", None)
+        if not session_key:
+            return bad_request(INVALID_SESSION)
+        user = WebSocketToken.validate_and_consume(
+            token_value=request.GET.get("ws_token", ""),
+            session_key=session_key,
+            max_age_seconds=conf.token_expiry_seconds,
+        )
+        if user is None:
+            return bad_request(INVALID_TOKEN)
+        request.user = cast(Any, user)  # the stubs type request.user as the default User
+        self._attempt_user = user
+        return None
+
+    def check_user_hook(self, request: HttpRequest) -> HttpResponseBase | None:
+        """The project's own :meth:`_additional_connection_checks`."""
+        ok, message = self._additional_connection_checks(request)
+        if not ok:
+            return bad_request(message)
+        return None
+
+    def check_channel(self, request: HttpRequest) -> HttpResponseBase | None:
+        """``?channel=`` is a valid channel name."""
+        try:
+            self._channel = self._get_channel_name(request)
+        except ValueError:
+            return bad_request(INVALID_CHANNEL)
+        return None

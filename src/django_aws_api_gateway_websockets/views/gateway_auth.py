@@ -1,0 +1,141 @@
+"""Which gateway is calling: the callback view's gateway authentication.
+
+Every callback names its API in the ``X-Amzn-Apigateway-Api-Id`` header and carries the
+gateway's secret in :data:`~django_aws_api_gateway_websockets.wire.SECRET_HEADER`.
+:func:`identify` decides who the caller is, in this order:
+
+1. the pinned API id: a view with ``aws_api_gateway_id`` set knows no other gateway;
+2. messages and ``$disconnect``: the connection's session row and its gateway, in one query; a
+   session that belongs to another gateway counts as unknown;
+3. ``$connect``: the process's cached row for the API id (``gateway_cache.py``), unless the secret
+   differs from it (perhaps just rotated: then the database decides);
+4. otherwise the registered ``ApiGateway`` row for the API id (on ``$connect`` the rate limit's
+   first count rides on this query);
+5. the secret, compared in constant time with the gateway's current one and, within the rotation
+   window after provisioning rotated it, the previous one (``ApiGateway.accepted_secrets``).
+
+The view turns the answer into its responses: an unknown or unpinned gateway is ``400 Invalid
+request headers``, a wrong secret ``403 Gateway authentication failed``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from django.views.decorators.debug import sensitive_variables
+
+from .. import gateway_cache
+from ..conf import conf
+from ..models import ApiGateway, ConnectionRateLimit, WebSocketSession
+
+
+@dataclass(slots=True)
+class Caller:
+    """What :func:`identify` learned about a callback's sender."""
+
+    #: The registered gateway the callback names (``None``: unknown, or not the pinned one).
+    gateway: ApiGateway | None = None
+    #: The callback carried one of the gateway's accepted secrets.
+    authentic: bool = False
+    #: Messages and ``$disconnect``: the connection's row, when it belongs to ``gateway``.
+    session: WebSocketSession | None = None
+    #: ``gateway`` came from this process's cache (``$connect`` in autocommit mode).
+    from_cache: bool = False
+    #: ``$connect`` with a rate limit: the IP's attempts in the window, counted by the gateway
+    #: query (``None`` when that query did not run).
+    recent_ip_attempts: int | None = None
+
+
+@sensitive_variables("provided")
+def identify(
+    api_id: str,
+    provided: str | None,
+    *,
+    pinned_id: str | None = None,
+    connection_id: str | None = None,
+    count_attempts_of: str | None = None,
+    window_minutes: int = 0,
+) -> Caller:
+    """Who sent a callback naming ``api_id`` with the secret ``provided``.
+
+    ``connection_id`` is given for messages and ``$disconnect`` (the session is read with its
+    gateway); without it (``$connect``) the gateway cache may answer. ``count_attempts_of``, an
+    IP, adds that IP's recent ``$connect`` attempts (in ``window_minutes``) to the gateway query.
+    """
+    if pinned_id and api_id != pinned_id:
+        return Caller()
+    gateway = None
+    session = None
+    if connection_id is not None:
+        row = _session_with_gateway(connection_id)
+        if row is not None and row.api_gateway and row.api_gateway.api_id == api_id:
+            session, gateway = row, row.api_gateway
+    use_cache = connection_id is None and gateway_cache.enabled()
+    from_cache = False
+    if use_cache:
+        gateway = gateway_cache.get(api_id)
+        if gateway is not None and not secret_matches(gateway, provided):
+            gateway = None
+        from_cache = gateway is not None
+    recent_ip_attempts = None
+    if gateway is None:
+        gateway = _read_gateway(api_id, count_attempts_of, window_minutes)
+        recent_ip_attempts = getattr(gateway, "recent_ip_attempts", None)
+        if gateway is not None and use_cache:
+            gateway_cache.put(gateway)
+    if gateway is None:
+        return Caller()
+    return Caller(
+        gateway=gateway,
+        authentic=secret_matches(gateway, provided),
+        session=session,
+        from_cache=from_cache,
+        recent_ip_attempts=recent_ip_attempts,
+    )
+
+
+@sensitive_variables()
+def secret_matches(gateway: ApiGateway, provided: str | None) -> bool:
+    """``provided`` is the gateway's secret (or, within the rotation window after
+    provisioning rotated it, the previous one), compared in constant time. A gateway with no
+    secret accepts any callback unless ``WEBSOCKETS["require_gateway_secret"]`` is on."""
+    accepted = gateway.accepted_secrets()
+    if not accepted:
+        return not conf.require_gateway_secret
+    if provided is None:
+        return False
+    candidate = provided.encode()
+    matches = [hmac.compare_digest(candidate, secret.encode()) for secret in accepted]
+    return any(matches)
+
+
+def cached_gateway_is_gone(gateway: ApiGateway | None) -> bool:
+    """A cached ``gateway`` was deleted by another process (a session's foreign key to it
+    failed, not its unique connection id): forget it and say so."""
+    if gateway is None or ApiGateway.objects.filter(pk=gateway.pk).exists():
+        return False
+    gateway_cache.forget(gateway.api_id)
+    return True
+
+
+def _session_with_gateway(connection_id: str) -> WebSocketSession | None:
+    return (
+        WebSocketSession.objects.select_related("api_gateway", "user")
+        .filter(connection_id=connection_id)
+        .first()
+    )
+
+
+def _read_gateway(
+    api_id: str, count_attempts_of: str | None, window_minutes: int
+) -> ApiGateway | None:
+    gateways = ApiGateway.objects.filter(api_id=api_id)
+    if count_attempts_of is not None:
+        # The rate limit's first count rides on this query: one statement fewer.
+        gateways = gateways.annotate(
+            recent_ip_attempts=ConnectionRateLimit.recent_attempts(
+                count_attempts_of, window_minutes
+            )
+        )
+    return gateways.first()
