@@ -5,7 +5,7 @@ UpdateDomainName's configuration, Route 53's change batch, ...). No moto here.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 BASE = "https://www.example.com/ws/"
 SECRET = "s3cret"
-NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture

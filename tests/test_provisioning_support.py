@@ -23,7 +23,7 @@ import json
 import random
 import string
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -74,7 +74,7 @@ def _create_deployment(self: Any) -> tuple[int, dict[str, str], str]:
         "deploymentId": _random_id(),
         "deploymentStatus": "DEPLOYED",
         "description": params.get("description", ""),
-        "createdDate": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "createdDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "autoDeployed": False,
     }
     if params.get("stageName"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import struct
+from datetime import UTC
 
 import pytest
 
@@ -96,9 +97,9 @@ def test_ids_look_like_aws():
 
 
 def test_iso8601():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    moment = datetime(2024, 5, 1, 12, 0, 3, 45678, tzinfo=timezone.utc)
+    moment = datetime(2024, 5, 1, 12, 0, 3, 45678, tzinfo=UTC)
     assert iso8601(moment) == "2024-05-01T12:00:03.045Z"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from aiohttp import WSCloseCode, web
@@ -53,7 +53,7 @@ class Connection:
     @classmethod
     def virtual_on(cls, spec: GatewaySpec, connection_id: str) -> Connection:
         """A connection with no client socket on the gateway ``spec`` (benchmark mode)."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return cls(
             connection_id=connection_id,
             gateway=spec,
@@ -75,7 +75,7 @@ class Connection:
 
     def touch(self) -> None:
         self.last_active = time.monotonic()
-        self.last_active_at = datetime.now(timezone.utc)
+        self.last_active_at = datetime.now(UTC)
 
     def enqueue(self, data: bytes) -> None:
         """Queue ``data`` for the client as one frame (see :meth:`write_queued`)."""

@@ -211,6 +211,6 @@ class ConnectionHub:
             await asyncio.wait_for(
                 ws.close(code=code, message=reason.encode()), self.limits.close_timeout
             )
-        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+        except (TimeoutError, ConnectionError, RuntimeError):
             if connection.transport is not None:
                 connection.transport.abort()

@@ -203,7 +203,7 @@ class HttpProxyIntegration:
                     CIMultiDict(response.headers),
                     time.monotonic() - started,
                 )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return BackendResult("timeout", duration=time.monotonic() - started)
         except (aiohttp.ClientError, OSError, ValueError) as error:
             logger.warning("integration %s unreachable: %s", url, error)

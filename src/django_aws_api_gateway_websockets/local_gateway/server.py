@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from multidict import CIMultiDictProxy
@@ -256,7 +256,7 @@ class LocalGateway(ConnectionHub):
             if refusal is not None:
                 return refusal
             protocols = result.subprotocols()
-        connected_at = datetime.now(timezone.utc)
+        connected_at = datetime.now(UTC)
         ws = FrameLimitedWebSocketResponse(
             max_frame_bytes=limits.max_frame_bytes,
             # aiohttp refuses a message of exactly max_msg_size bytes.
@@ -313,7 +313,7 @@ class LocalGateway(ConnectionHub):
                 return
             try:
                 message = await ws.receive(timeout=deadline - now)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if message.type is WSMsgType.TEXT:
                 connection.touch()
