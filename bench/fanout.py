@@ -108,7 +108,7 @@ def child(args: argparse.Namespace) -> None:
     setup_django()
     from django.test import override_settings
 
-    from django_aws_api_gateway_websockets import transport
+    from django_aws_api_gateway_websockets.messaging import lean
     from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
 
     name, n = args.child[0], int(args.child[1])
@@ -146,7 +146,7 @@ def child(args: argparse.Namespace) -> None:
                     "rss_growth_kib": max(0, maxrss - rss_before),
                 }
             )
-    transport.shutdown()
+    lean.shutdown()
     print(json.dumps(results))
 
 

@@ -21,8 +21,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 from django.test import override_settings
 
-from django_aws_api_gateway_websockets import aws, messaging, models, transport
-from django_aws_api_gateway_websockets.messaging import RetryPolicy
+from django_aws_api_gateway_websockets import aws, messaging, models
+from django_aws_api_gateway_websockets.messaging import RetryPolicy, lean
+from django_aws_api_gateway_websockets.messaging.lean import signing
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
 from tests.budget import query_budget
 from tests.fake_management_api import GONE, THROTTLED, FakeManagementAPI, Reply, running
@@ -37,7 +38,7 @@ LEAN_UA = "django-aws-api-gateway-websockets lean-transport"
 def _fresh_transport():
     messaging.clear_client_cache()
     yield
-    transport.shutdown()
+    lean.shutdown()
     messaging.clear_client_cache()
 
 
@@ -188,8 +189,8 @@ def client(**kwargs: Any) -> Any:
     ],
 )
 def test_configurations_the_lean_transport_does_not_reproduce(make, reason, caplog) -> None:
-    with caplog.at_level("INFO", logger="django_aws_api_gateway_websockets.transport"):
-        assert transport.LeanRoute.from_client(make(), explain=True) is None
+    with caplog.at_level("INFO", logger="django_aws_api_gateway_websockets.messaging.lean.route"):
+        assert lean.LeanRoute.from_client(make(), explain=True) is None
     assert reason in caplog.text
 
 
@@ -198,9 +199,9 @@ def test_no_credentials_keeps_the_boto3_path(monkeypatch) -> None:
 
     real = client()
     monkeypatch.setattr(real, "_get_credentials", lambda: None)
-    assert transport.LeanRoute.from_client(real) is None
+    assert lean.LeanRoute.from_client(real) is None
     monkeypatch.setattr(real, "_get_credentials", lambda: Credentials("a", "b"))
-    route = transport.LeanRoute.from_client(real)
+    route = lean.LeanRoute.from_client(real)
     assert route is not None and route.region == "eu-west-1"
     assert (route.host_header, route.port, route.base_path) == (
         "abc.execute-api.eu-west-1.amazonaws.com",
@@ -263,15 +264,15 @@ def test_same_request_as_boto3_from_every_credential_source(
 
 def test_signing_key_is_derived_once(api, fake_gateway) -> None:
     sessions(fake_gateway, 20)
-    transport._signing_keys.clear()
-    derive = transport._derive_signing_key
-    with mock.patch.object(transport, "_derive_signing_key", wraps=derive) as derived:
+    signing._signing_keys.clear()
+    derive = signing._derive_signing_key
+    with mock.patch.object(signing, "_derive_signing_key", wraps=derive) as derived:
         result = WebSocketSession.objects.send_message({})
         WebSocketSession.objects.send_message({})
     assert len(result.sent) == 20 and all(r.signature_ok for r in api.requests)
     assert len(api.requests) == 40
     derived.assert_called_once_with("testing", mock.ANY, "us-east-1", "execute-api")
-    assert len(transport._signing_keys) == 1
+    assert len(signing._signing_keys) == 1
 
 
 @pytest.mark.parametrize(
@@ -371,9 +372,9 @@ def test_broken_and_refused_connections(api, fake_gateway) -> None:
 
 def test_read_timeout_is_not_retried(api, fake_gateway) -> None:
     real = messaging.shared_client(fake_gateway.management_endpoint, 4)
-    route = dataclasses.replace(transport.LeanRoute.from_client(real), read_timeout=0.3)
+    route = dataclasses.replace(lean.LeanRoute.from_client(real), read_timeout=0.3)
     api.script("slow=", Reply(delay=1.5))
-    [outcome] = transport.send([("slow=", route)], "{}", 4, RetryPolicy(3, 0.001, 0.001))
+    [outcome] = lean.send([("slow=", route)], "{}", 4, RetryPolicy(3, 0.001, 0.001))
     assert (outcome.status, outcome.error, outcome.attempts) == ("failed", "ReadTimeoutError", 1)
 
 
@@ -397,7 +398,7 @@ def test_keep_alive_reuses_connections(api, fake_gateway) -> None:
         s.send_message({"n": n})
     assert api.tcp_connections == 1
     assert [r.body for r in api.requests] == [f'{{"n": {n}}}'.encode() for n in range(20)]
-    assert transport.runner().connections() == 1
+    assert lean.runner().connections() == 1
 
 
 def test_server_closing_idle_connections(api, fake_gateway) -> None:
@@ -409,7 +410,7 @@ def test_server_closing_idle_connections(api, fake_gateway) -> None:
         api.default = Reply()
         result = WebSocketSession.objects.send_message({})
         assert len(result.sent) == 10
-        for pool in transport.runner().pools.values():
+        for pool in lean.runner().pools.values():
             for conn in pool._idle:
                 assert conn.transport is not None
                 conn.transport.abort()  # the server side closing: the client finds out later
@@ -435,19 +436,17 @@ def test_sending_from_async_code_and_threads(api, fake_gateway) -> None:
         return await sync_to_async(s.send_message)({"from": "async"})
 
     assert asyncio.run(from_a_coroutine())["ResponseMetadata"]["HTTPStatusCode"] == 200
-    route = transport.LeanRoute.from_client(
-        messaging.shared_client(fake_gateway.management_endpoint, 4)
-    )
+    route = lean.LeanRoute.from_client(messaging.shared_client(fake_gateway.management_endpoint, 4))
 
     async def blocking_inside_a_loop() -> Any:
-        return transport.send([("c0=", route)], '{"blocking": 1}', 4, RetryPolicy())
+        return lean.send([("c0=", route)], '{"blocking": 1}', 4, RetryPolicy())
 
     [outcome] = asyncio.run(blocking_inside_a_loop())
     assert outcome.status == "sent"
     outcomes: list[Any] = []
 
     def send_from_a_thread() -> None:
-        outcomes.extend(transport.send([("c0=", route)], "{}", 4, RetryPolicy()))
+        outcomes.extend(lean.send([("c0=", route)], "{}", 4, RetryPolicy()))
 
     threads = [threading.Thread(target=send_from_a_thread) for _ in range(5)]
     for thread in threads:
@@ -460,13 +459,19 @@ def test_sending_from_async_code_and_threads(api, fake_gateway) -> None:
 def test_shutdown_closes_everything_and_the_next_send_restarts(api, fake_gateway) -> None:
     [s] = sessions(fake_gateway, 1)
     s.send_message({})
-    first = transport.runner()
+    first = lean.runner()
     assert first.connections() == 1
-    transport.shutdown()
+    lean.shutdown()
     assert not first.thread.is_alive() and first.loop.is_closed()
     s.send_message({})
-    assert transport.runner() is not first
+    assert lean.runner() is not first
     assert api.tcp_connections == 2
+
+
+def test_the_documented_shutdown_path_still_works() -> None:
+    from django_aws_api_gateway_websockets import transport
+
+    assert transport.shutdown is lean.shutdown
 
 
 def test_retry_policy_backoff_and_jitter() -> None:
@@ -598,6 +603,6 @@ def test_wire_compatible_with_moto_server(name, moto_server) -> None:
 def test_host_header_is_the_one_botocore_signs(url) -> None:
     from botocore.auth import _host_from_url
 
-    route = transport.LeanRoute.from_client(client(endpoint_url=url))
+    route = lean.LeanRoute.from_client(client(endpoint_url=url))
     assert route is not None
     assert route.host_header == _host_from_url(url)

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import pytest
 from django.test import override_settings
 
-from django_aws_api_gateway_websockets import messaging, models, transport
+from django_aws_api_gateway_websockets import messaging, models
 from django_aws_api_gateway_websockets.local_gateway import Limits
 from django_aws_api_gateway_websockets.local_gateway.service import LocalGatewayService
+from django_aws_api_gateway_websockets.messaging import lean
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def service() -> Iterator[LocalGatewayService]:
     try:
         yield service
     finally:
-        transport.shutdown()
+        lean.shutdown()
         messaging.clear_client_cache()
         service.close()
 
@@ -101,4 +102,4 @@ def test_injected_latency_with_keep_alive(service, served) -> None:
         result = WebSocketSession.objects.send_message({"n": 1})
         assert len(result.sent) == 40
     assert frames(service) == 80
-    assert transport.runner().connections() <= 40
+    assert lean.runner().connections() <= 40

@@ -10,7 +10,7 @@ messaging alike. This module never imports ``models`` at import time (``models``
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import boto3
@@ -19,8 +19,22 @@ from botocore.exceptions import ClientError
 from .conf import conf
 from .wire import stage_name
 
-if TYPE_CHECKING:
-    from .models import ApiGateway
+
+class Gateway(Protocol):
+    """What this module reads of a gateway: an ``ApiGateway`` row, or anything with its values
+    (``messaging`` passes the values its recipients query read), so no import of ``models``."""
+
+    @property
+    def api_name(self) -> str: ...
+    @property
+    def api_id(self) -> str: ...
+    @property
+    def api_endpoint(self) -> str: ...
+    @property
+    def stage_name(self) -> str: ...
+    @property
+    def domain_name(self) -> str: ...
+
 
 #: The module whose ``get_boto3_client`` attribute is the factory (see the module docstring).
 _PATCH_POINT_MODULE = "django_aws_api_gateway_websockets.models"
@@ -112,7 +126,7 @@ def _http_scheme(ws_scheme: str) -> str:
     return {"ws": "http", "wss": "https"}.get(ws_scheme, ws_scheme)
 
 
-def management_endpoint(gateway: ApiGateway) -> str:
+def management_endpoint(gateway: Gateway) -> str:
     """The Management API (``@connections``) endpoint of a gateway's stage.
 
     When the gateway records an ``api_endpoint`` (AWS returns ``wss://{api_id}.execute-api.
@@ -130,7 +144,7 @@ def management_endpoint(gateway: ApiGateway) -> str:
     return f"https://{gateway.api_id}.execute-api.{get_region_name()}.amazonaws.com/{stage}"
 
 
-def connect_url(gateway: ApiGateway, channel_name: str = "") -> str | None:
+def connect_url(gateway: Gateway, channel_name: str = "") -> str | None:
     """The URL a browser opens to connect, or ``None`` while the gateway has no address.
 
     A custom domain wins (``wss://domain/``) unless a local gateway serves the row (its

@@ -20,13 +20,12 @@ from django.db import models
 from django.db.models import Count, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from . import messaging
 from .aws import connect_url, get_boto3_client, get_region_name, management_endpoint
 from .conf import conf
-from .messaging import MAX_MESSAGE_SIZE, SendResult
+from .messaging import MAX_MESSAGE_SIZE, SendResult, recipients
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -304,49 +303,8 @@ def _provisioning() -> ProvisioningHook:
 
 
 class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
-    """Adds :meth:`send_message` to every queryset of sessions."""
-
-    def _targets(self) -> tuple[list[tuple[str, str]], list[messaging.Outcome]]:
-        """``(connection_id, endpoint)`` of the connected rows, read with their gateways in one
-        query, and a failed outcome for each row without a usable gateway."""
-        rows = (
-            self.filter(connected=True)
-            .values_list(
-                "connection_id",
-                "api_gateway_id",
-                "api_gateway__api_name",
-                "api_gateway__api_id",
-                "api_gateway__api_endpoint",
-                "api_gateway__stage_name",
-            )
-            .iterator(chunk_size=2000)
-        )
-        endpoints: dict[int, str | None] = {}
-        targets: list[tuple[str, str]] = []
-        missing: list[messaging.Outcome] = []
-        for connection_id, gateway_id, name, api_id, api_endpoint, stage in rows:
-            if gateway_id is not None and gateway_id not in endpoints:
-                gateway = ApiGateway(
-                    pk=gateway_id,
-                    api_name=name,
-                    api_id=api_id,
-                    api_endpoint=api_endpoint,
-                    stage_name=stage,
-                )
-                try:
-                    endpoints[gateway_id] = management_endpoint(gateway)
-                except (ValueError, RuntimeError):
-                    endpoints[gateway_id] = None
-            endpoint = endpoints.get(gateway_id) if gateway_id is not None else None
-            if endpoint is None:
-                missing.append(messaging.Outcome(connection_id, "failed", error="NoEndpoint"))
-            else:
-                targets.append((connection_id, endpoint))
-        return targets, missing
-
-    def _send_encoded(self, message: str) -> SendResult:
-        targets, outcomes = self._targets()
-        return _deliver(targets, message, outcomes)
+    """Adds :meth:`send_message` to every queryset of sessions (the work is in
+    :mod:`.messaging.recipients`)."""
 
     def send_message(self, data: Any) -> SendResult:
         """Send ``data`` (JSON-encoded) to every connected session of the queryset, concurrently.
@@ -357,7 +315,7 @@ class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
         posts are retried with backoff; any other failure is reported, never raised, and does
         not stop the rest. One query reads the rows with their gateways.
         """
-        return self._send_encoded(messaging.encode(data))
+        return recipients.send(self, messaging.encode(data))
 
     def send_message_later(self, data: Any) -> list[Any]:
         """Hand the broadcast to ``WEBSOCKETS["broadcast_dispatcher"]``, in
@@ -369,50 +327,19 @@ class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
         this thread, by :func:`deliver_broadcast` (the list then holds its ``SendResult`` objects).
         See ``docs/messaging.md`` for Celery, RQ, Django tasks or a thread.
         """
-        message = messaging.encode(data)
-        ids = list(self.filter(connected=True).values_list("connection_id", flat=True))
-        dispatcher = broadcast_dispatcher()
-        size = conf.broadcast_chunk_size
-        return [
-            dispatcher(messaging.Broadcast(message, tuple(ids[start : start + size])))
-            for start in range(0, len(ids), size)
-        ]
-
-
-def _deliver(
-    targets: list[tuple[str, str]], message: str, outcomes: list[messaging.Outcome]
-) -> SendResult:
-    # get_boto3_client is looked up here, at call time, so a patched one is what is used.
-    outcomes.extend(messaging.deliver(targets, message, get_boto3_client))
-    result = SendResult(outcomes)
-    WebSocketSession.mark_disconnected(result.gone)
-    return result
+        return recipients.send_later(self, data, broadcast_dispatcher())
 
 
 def deliver_broadcast(job: messaging.Broadcast | Mapping[str, Any]) -> SendResult:
     """Deliver a :class:`~.messaging.Broadcast` (or its ``to_dict()``): what a background
     worker calls. Connections closed since the broadcast was made are skipped."""
-    broadcast = messaging.Broadcast.from_dict(job)
-    ids = broadcast.connection_ids
-    targets: list[tuple[str, str]] = []
-    outcomes: list[messaging.Outcome] = []
-    for start in range(0, len(ids), _UPDATE_BATCH):
-        chunk = WebSocketSession.objects.get_queryset().filter(
-            connection_id__in=ids[start : start + _UPDATE_BATCH]
-        )
-        more_targets, missing = chunk._targets()
-        targets.extend(more_targets)
-        outcomes.extend(missing)
-    return _deliver(targets, broadcast.message, outcomes)
+    return recipients.deliver_broadcast(WebSocketSession.objects.get_queryset(), job)
 
 
 def broadcast_dispatcher() -> Callable[[messaging.Broadcast], Any]:
     """The callable ``send_message_later`` hands each chunk to (``deliver_broadcast`` unless
     ``WEBSOCKETS["broadcast_dispatcher"]`` names another)."""
-    path = conf.broadcast_dispatcher
-    if path is None:
-        return deliver_broadcast
-    return cast("Callable[[messaging.Broadcast], Any]", import_string(path))
+    return recipients.dispatcher(deliver_broadcast)
 
 
 class WebSocketSessionManager(models.Manager["WebSocketSession"]):
@@ -494,20 +421,7 @@ class WebSocketSession(models.Model):
         gone the session is marked disconnected and ``None`` is returned; throttling is retried
         with backoff; other errors are raised (``ClientError`` and botocore's exceptions).
         """
-        message = messaging.encode(data)
-        if self.api_gateway is None:
-            raise ValueError(f"WebSocketSession {self.connection_id} has no API Gateway")
-        endpoint = management_endpoint(self.api_gateway)
-        [outcome] = messaging.deliver([(self.connection_id, endpoint)], message, get_boto3_client)
-        if outcome.status == "sent":
-            return outcome.response
-        if outcome.status == "failed":
-            if outcome.exception is not None:
-                raise outcome.exception
-            raise RuntimeError(f"post_to_connection failed: {outcome.error}")  # pragma: no cover
-        self.connected = False
-        type(self).mark_disconnected([self.connection_id])
-        return None
+        return recipients.send_to_session(self, data)
 
 
 class WebSocketToken(models.Model):

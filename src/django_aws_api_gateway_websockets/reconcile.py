@@ -26,9 +26,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
 
-from . import messaging, models
-from .aws import management_endpoint
+from . import aws
+from .aws import error_code, management_endpoint
 from .conf import conf
+from .messaging import RetryPolicy, call_with_retries, is_gone
 from .models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
 
 logger = logging.getLogger(__name__)
@@ -107,22 +108,17 @@ def _endpoints(gateway_ids: Iterable[int]) -> dict[int, str | None]:
     return endpoints
 
 
-def _check(client: Any, connection_id: str, policy: messaging.RetryPolicy) -> str:
+def _check(client: Any, connection_id: str, policy: RetryPolicy) -> str:
     """``"alive"``, ``"gone"``, or the error code that kept the connection from being checked
     (throttling and broken connections are retried per ``policy`` first)."""
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            client.get_connection(ConnectionId=connection_id)
-        except (ClientError, BotoCoreError, OSError) as error:
-            if messaging.is_gone(error):
-                return "gone"
-            if attempt < policy.max_attempts and messaging.is_retryable(error):
-                time.sleep(policy.delay(attempt))
-                continue
-            return messaging.error_code(error)
+    tried = call_with_retries(
+        lambda: client.get_connection(ConnectionId=connection_id),
+        policy,
+        catch=(ClientError, BotoCoreError, OSError),
+    )
+    if tried.error is None:
         return "alive"
+    return "gone" if is_gone(tried.error) else error_code(tried.error)
 
 
 def reconcile_sessions(
@@ -141,12 +137,12 @@ def reconcile_sessions(
     ``concurrency`` GetConnection calls are in flight at once (default
     ``WEBSOCKETS["send_concurrency"]``); throttling is retried with the fan-out's backoff.
     With ``disconnect_orphans`` rows without a usable gateway are marked disconnected too.
-    Every AWS client comes from ``models.get_boto3_client`` (so a patched factory applies).
+    Its Management API clients come from :func:`aws.client`.
     """
     started = time.monotonic()
     report = ReconcileReport(dry_run=dry_run, disconnect_orphans=disconnect_orphans)
     workers = concurrency or conf.send_concurrency
-    policy = messaging.RetryPolicy.from_settings()
+    policy = RetryPolicy.from_settings()
     rows = WebSocketSession.objects.filter(
         connected=True, created_on__lte=timezone.now() - timedelta(seconds=min_age_seconds)
     )
@@ -158,7 +154,7 @@ def reconcile_sessions(
 
     def client_for(endpoint: str) -> Any:
         if endpoint not in clients:
-            clients[endpoint] = models.get_boto3_client(
+            clients[endpoint] = aws.client(
                 "apigatewaymanagementapi", endpoint_url=endpoint, config=config
             )
         return clients[endpoint]
@@ -183,7 +179,7 @@ def _reconcile_batches(
     endpoints: dict[int, str | None],
     client_for: Any,
     pool: ThreadPoolExecutor,
-    policy: messaging.RetryPolicy,
+    policy: RetryPolicy,
     report: ReconcileReport,
 ) -> None:
     """Check ``rows`` batch by batch, recording into ``report``."""

@@ -1,0 +1,158 @@
+"""From session rows to posts and back: who receives a message, and what their outcomes change.
+
+The models' send methods delegate here (``WebSocketSession.objects.send_message``, a queryset's
+``send_message`` and ``send_message_later``, a session's ``send_message``,
+``models.deliver_broadcast``). The rows come in as a queryset (or a session) argument: this
+module never imports ``models``, which imports ``messaging``.
+
+A send reads the connected rows with their gateways' address fields in one query, turns each
+gateway into its Management API endpoint once, posts through :func:`.delivery.deliver`, and
+marks the connections API Gateway reports gone disconnected in one update per 500 rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from django.db.models import QuerySet
+from django.utils.module_loading import import_string
+
+from ..aws import Gateway, management_endpoint
+from ..conf import conf
+from .delivery import deliver
+from .outcomes import Broadcast, Outcome, SendResult, encode
+
+#: Connection ids per query when re-reading a broadcast's recipients (below SQLite's variable
+#: cap; the same batch as ``WebSocketSession.mark_disconnected``'s updates).
+_ID_BATCH = 500
+
+Sessions = QuerySet[Any]
+Dispatcher = Callable[[Broadcast], Any]
+
+
+class Session(Protocol):
+    """What :func:`send_to_session` reads and writes of a ``WebSocketSession``."""
+
+    connection_id: str
+    connected: bool
+
+    @property
+    def api_gateway(self) -> Gateway | None: ...
+
+    @classmethod
+    def mark_disconnected(cls, connection_ids: list[str]) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _GatewayValues:
+    """A gateway's address fields as read with its sessions (what ``management_endpoint``
+    reads), without building a model instance per gateway."""
+
+    api_name: str
+    api_id: str
+    api_endpoint: str
+    stage_name: str
+    domain_name: str = ""
+
+
+def targets(sessions: Sessions) -> tuple[list[tuple[str, str]], list[Outcome]]:
+    """``(connection_id, endpoint)`` of the connected rows, read with their gateways in one
+    query, and a failed outcome for each row without a usable gateway."""
+    rows = (
+        sessions.filter(connected=True)
+        .values_list(
+            "connection_id",
+            "api_gateway_id",
+            "api_gateway__api_name",
+            "api_gateway__api_id",
+            "api_gateway__api_endpoint",
+            "api_gateway__stage_name",
+        )
+        .iterator(chunk_size=2000)
+    )
+    endpoints: dict[int, str | None] = {}
+    found: list[tuple[str, str]] = []
+    missing: list[Outcome] = []
+    for connection_id, gateway_id, name, api_id, api_endpoint, stage in rows:
+        if gateway_id is not None and gateway_id not in endpoints:
+            try:
+                gateway = _GatewayValues(name, api_id, api_endpoint, stage)
+                endpoints[gateway_id] = management_endpoint(gateway)
+            except (ValueError, RuntimeError):
+                endpoints[gateway_id] = None
+        endpoint = endpoints.get(gateway_id) if gateway_id is not None else None
+        if endpoint is None:
+            missing.append(Outcome(connection_id, "failed", error="NoEndpoint"))
+        else:
+            found.append((connection_id, endpoint))
+    return found, missing
+
+
+def _deliver(
+    sessions: Sessions, found: list[tuple[str, str]], message: str, outcomes: list[Outcome]
+) -> SendResult:
+    outcomes.extend(deliver(found, message))
+    result = SendResult(outcomes)
+    sessions.model.mark_disconnected(result.gone)
+    return result
+
+
+def send(sessions: Sessions, message: str) -> SendResult:
+    """Post the encoded ``message`` to every connected row of ``sessions``."""
+    found, outcomes = targets(sessions)
+    return _deliver(sessions, found, message, outcomes)
+
+
+def send_later(sessions: Sessions, data: Any, dispatcher: Dispatcher) -> list[Any]:
+    """Encode ``data`` now, read the connected rows now, and hand ``dispatcher`` one
+    :class:`Broadcast` per ``broadcast_chunk_size`` of them; what it returned, per chunk."""
+    message = encode(data)
+    ids = list(sessions.filter(connected=True).values_list("connection_id", flat=True))
+    size = conf.broadcast_chunk_size
+    return [
+        dispatcher(Broadcast(message, tuple(ids[start : start + size])))
+        for start in range(0, len(ids), size)
+    ]
+
+
+def deliver_broadcast(sessions: Sessions, job: Broadcast | Mapping[str, Any]) -> SendResult:
+    """Deliver ``job`` to those of its connections that are still connected rows of
+    ``sessions``."""
+    broadcast = Broadcast.from_dict(job)
+    ids = broadcast.connection_ids
+    found: list[tuple[str, str]] = []
+    outcomes: list[Outcome] = []
+    for start in range(0, len(ids), _ID_BATCH):
+        more, missing = targets(sessions.filter(connection_id__in=ids[start : start + _ID_BATCH]))
+        found.extend(more)
+        outcomes.extend(missing)
+    return _deliver(sessions, found, broadcast.message, outcomes)
+
+
+def dispatcher(default: Dispatcher) -> Dispatcher:
+    """``WEBSOCKETS["broadcast_dispatcher"]`` imported, else ``default``."""
+    path = conf.broadcast_dispatcher
+    if path is None:
+        return default
+    return cast("Dispatcher", import_string(path))
+
+
+def send_to_session(session: Session, data: Any) -> Any:
+    """Post ``data`` to one session; the response, or ``None`` (and the row marked
+    disconnected) when API Gateway says the connection is gone. Other failures raise."""
+    message = encode(data)
+    if session.api_gateway is None:
+        raise ValueError(f"WebSocketSession {session.connection_id} has no API Gateway")
+    endpoint = management_endpoint(session.api_gateway)
+    [outcome] = deliver([(session.connection_id, endpoint)], message)
+    if outcome.status == "sent":
+        return outcome.response
+    if outcome.status == "failed":
+        if outcome.exception is not None:
+            raise outcome.exception
+        raise RuntimeError(f"post_to_connection failed: {outcome.error}")  # pragma: no cover
+    session.connected = False
+    type(session).mark_disconnected([session.connection_id])
+    return None
