@@ -49,9 +49,6 @@ DOMAIN_NAME_RE = re.compile(
 API_NAME_RE = re.compile(r"^[ a-zA-Z0-9_-]+$")
 TOKEN_RE = re.compile(r"^[a-f0-9]{64}$")
 
-#: Rows per statement when marking many connections disconnected (below SQLite's variable cap).
-_UPDATE_BATCH = 500
-
 
 def management_client(endpoint_url: str) -> Any:
     """A Management API client for ``endpoint_url``, made through the (patchable) factory."""
@@ -407,9 +404,9 @@ class WebSocketSession(models.Model):
         ids = list(connection_ids)
         now = timezone.now()
         count = 0
-        for start in range(0, len(ids), _UPDATE_BATCH):
+        for start in range(0, len(ids), recipients.ID_BATCH):
             count += cls.objects.filter(
-                connection_id__in=ids[start : start + _UPDATE_BATCH]
+                connection_id__in=ids[start : start + recipients.ID_BATCH]
             ).update(connected=False, updated_on=now)
         return count
 

@@ -17,8 +17,7 @@ The parts:
   ``send_concurrency`` threads, and the shared clients of the real factory;
 * :mod:`.lean`: the lean transport, requests signed by botocore's SigV4 signer on kept-alive
   HTTP/1.1 connections, up to ``lean_in_flight`` in flight on one event loop;
-* :mod:`.delivery`: which of the two a post takes (a patched ``models.get_boto3_client`` means
-  boto3 with that factory, always) and ``WEBSOCKETS["send_transport"]``;
+* :mod:`.delivery`: which of the two a post takes, and why (the rule is written there once);
 * :mod:`.recipients`: the glue between session rows and posts.
 
 Every name this module exported when it was a single file is importable from here.

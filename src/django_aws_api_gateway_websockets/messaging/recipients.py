@@ -24,9 +24,9 @@ from ..conf import conf
 from .delivery import deliver
 from .outcomes import Broadcast, Outcome, SendResult, encode
 
-#: Connection ids per query when re-reading a broadcast's recipients (below SQLite's variable
-#: cap; the same batch as ``WebSocketSession.mark_disconnected``'s updates).
-_ID_BATCH = 500
+#: Connection ids per statement, when re-reading a broadcast's recipients and when
+#: ``WebSocketSession.mark_disconnected`` updates rows (below SQLite's variable cap).
+ID_BATCH = 500
 
 Sessions = QuerySet[Any]
 Dispatcher = Callable[[Broadcast], Any]
@@ -124,8 +124,8 @@ def deliver_broadcast(sessions: Sessions, job: Broadcast | Mapping[str, Any]) ->
     ids = broadcast.connection_ids
     found: list[tuple[str, str]] = []
     outcomes: list[Outcome] = []
-    for start in range(0, len(ids), _ID_BATCH):
-        more, missing = targets(sessions.filter(connection_id__in=ids[start : start + _ID_BATCH]))
+    for start in range(0, len(ids), ID_BATCH):
+        more, missing = targets(sessions.filter(connection_id__in=ids[start : start + ID_BATCH]))
         found.extend(more)
         outcomes.extend(missing)
     return _deliver(sessions, found, broadcast.message, outcomes)
