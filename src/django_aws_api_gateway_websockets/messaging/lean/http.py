@@ -297,6 +297,10 @@ class Pool:
         self._idle = keep
         return len(keep)
 
+    def open_connections(self) -> int:
+        """Connections open to the origin, idle or in use."""
+        return len(self._all)
+
     def close(self) -> None:
         for conn in list(self._all):
             self._drop(conn)

@@ -98,7 +98,7 @@ class Runner:
 
     def connections(self) -> int:
         """Open connections held by the pools (for tests and benchmarks)."""
-        return sum(len(pool._all) for pool in self.pools.values())
+        return sum(pool.open_connections() for pool in self.pools.values())
 
 
 _runner: Runner | None = None
