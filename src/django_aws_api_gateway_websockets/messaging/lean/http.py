@@ -265,7 +265,7 @@ class Pool:
                 ),
                 route.connect_timeout,
             )
-        except asyncio.TimeoutError as error:
+        except TimeoutError as error:
             raise ConnectTimeoutError(endpoint_url=route.endpoint_url) from error
         except OSError as error:
             raise EndpointConnectionError(endpoint_url=route.endpoint_url) from error
