@@ -1,0 +1,56 @@
+"""The five models: gateways, their additional routes, connections, tokens and rate-limit rows.
+
+Public names, fields, tables and defaults are those of the existing package (see the upgrade
+notes in the docs). Every name a project imports from ``models`` is importable here.
+
+The patch point: projects patch ``models.get_boto3_client`` in their tests, so it is a module
+attribute of this package; the package gets every AWS client through :func:`.aws.client`, which
+looks the attribute up here at call time.
+
+- :mod:`.gateways`: ``ApiGateway``, ``ApiGatewayAdditionalRoute``
+- :mod:`.sessions`: ``WebSocketSession`` and its queryset's sending methods
+- :mod:`.tokens`: ``WebSocketToken``, ``ConnectionRateLimit``
+"""
+
+from __future__ import annotations
+
+from ..aws import get_boto3_client, get_region_name
+from ..messaging import MAX_MESSAGE_SIZE
+from .gateways import (
+    API_NAME_RE,
+    DOMAIN_NAME_RE,
+    ApiGateway,
+    ApiGatewayAdditionalRoute,
+    ProvisioningHook,
+    use_provisioning,
+)
+from .sessions import (
+    WebSocketSession,
+    WebSocketSessionManager,
+    WebSocketSessionQuerySet,
+    broadcast_dispatcher,
+    deliver_broadcast,
+    management_client,
+)
+from .tokens import TOKEN_RE, ConnectionRateLimit, WebSocketToken
+
+__all__ = [
+    "API_NAME_RE",
+    "DOMAIN_NAME_RE",
+    "MAX_MESSAGE_SIZE",
+    "TOKEN_RE",
+    "ApiGateway",
+    "ApiGatewayAdditionalRoute",
+    "ConnectionRateLimit",
+    "ProvisioningHook",
+    "WebSocketSession",
+    "WebSocketSessionManager",
+    "WebSocketSessionQuerySet",
+    "WebSocketToken",
+    "broadcast_dispatcher",
+    "deliver_broadcast",
+    "get_boto3_client",
+    "get_region_name",
+    "management_client",
+    "use_provisioning",
+]

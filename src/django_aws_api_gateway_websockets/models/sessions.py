@@ -1,0 +1,145 @@
+"""Connections: one row per WebSocket connection, and the sending methods of their querysets.
+
+The sending itself is :mod:`.messaging`'s; the methods here are the public (4.0) entry points
+and delegate in one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .. import aws, messaging
+from ..messaging import SendResult, recipients
+from .gateways import ApiGateway
+
+
+def management_client(endpoint_url: str) -> Any:
+    """A Management API client for ``endpoint_url``, made through the (patchable) factory."""
+    return aws.client("apigatewaymanagementapi", endpoint_url=endpoint_url)
+
+
+class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
+    """Adds :meth:`send_message` to every queryset of sessions (the work is in
+    :mod:`.messaging.recipients`)."""
+
+    def send_message(self, data: Any) -> SendResult:
+        """Send ``data`` (JSON-encoded) to every connected session of the queryset, concurrently.
+
+        Returns the successful responses as a list (a :class:`~.messaging.SendResult`, whose
+        ``outcomes``, ``sent``, ``gone`` and ``failed`` tell what happened to each connection).
+        Connections API Gateway reports gone are marked disconnected in one update; throttled
+        posts are retried with backoff; any other failure is reported, never raised, and does
+        not stop the rest. One query reads the rows with their gateways.
+        """
+        return recipients.send(self, messaging.encode(data))
+
+    def send_message_later(self, data: Any) -> list[Any]:
+        """Hand the broadcast to ``WEBSOCKETS["broadcast_dispatcher"]``, in
+        :class:`~.messaging.Broadcast` chunks of ``broadcast_chunk_size`` connections, and
+        return what the dispatcher returned for each chunk.
+
+        The recipients are the rows connected now (one query); the message is encoded and
+        size-checked now. With no dispatcher configured each chunk is delivered at once, in
+        this thread, by :func:`deliver_broadcast` (the list then holds its ``SendResult`` objects).
+        See ``docs/messaging.md`` for Celery, RQ, Django tasks or a thread.
+        """
+        return recipients.send_later(self, data, broadcast_dispatcher())
+
+
+def deliver_broadcast(job: messaging.Broadcast | Mapping[str, Any]) -> SendResult:
+    """Deliver a :class:`~.messaging.Broadcast` (or its ``to_dict()``): what a background
+    worker calls. Connections closed since the broadcast was made are skipped."""
+    return recipients.deliver_broadcast(WebSocketSession.objects.get_queryset(), job)
+
+
+def broadcast_dispatcher() -> Callable[[messaging.Broadcast], Any]:
+    """The callable ``send_message_later`` hands each chunk to (``deliver_broadcast`` unless
+    ``WEBSOCKETS["broadcast_dispatcher"]`` names another)."""
+    return recipients.dispatcher(deliver_broadcast)
+
+
+class WebSocketSessionManager(models.Manager["WebSocketSession"]):
+    def get_queryset(self) -> WebSocketSessionQuerySet:
+        return WebSocketSessionQuerySet(self.model, using=self._db)
+
+    def send_message(self, data: Any) -> SendResult:
+        return self.get_queryset().send_message(data)
+
+    def send_message_later(self, data: Any) -> list[Any]:
+        return self.get_queryset().send_message_later(data)
+
+
+class WebSocketSession(models.Model):
+    """One WebSocket connection."""
+
+    connection_id = models.CharField(max_length=255, unique=True)
+    channel_name = models.CharField(
+        max_length=128, blank=True, default="", help_text="Used to group connections together"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        null=True,
+        default=None,
+        on_delete=models.CASCADE,
+        related_name="websocket_sessions",
+    )
+    connected = models.BooleanField(
+        default=True, help_text="Indicates is the connection is current or not"
+    )
+    api_gateway = models.ForeignKey(
+        ApiGateway,
+        null=True,
+        blank=True,
+        default=None,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+    )
+    request_count = models.PositiveBigIntegerField(default=1)
+    created_on = models.DateTimeField(auto_now_add=True)
+    updated_on = models.DateTimeField(auto_now=True)
+
+    objects = WebSocketSessionManager()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["connection_id", "connected"], name="django_aws__connect_fee1eb_idx"
+            ),
+            models.Index(
+                fields=["channel_name", "connection_id"], name="django_aws__channel_dd10fa_idx"
+            ),
+            models.Index(
+                fields=["channel_name", "connected"], name="django_aws__channel_1de026_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.connection_id
+
+    @classmethod
+    def mark_disconnected(cls, connection_ids: Iterable[str]) -> int:
+        """Mark the given connections disconnected, in as few statements as possible."""
+        ids = list(connection_ids)
+        now = timezone.now()
+        count = 0
+        for start in range(0, len(ids), recipients.ID_BATCH):
+            count += cls.objects.filter(
+                connection_id__in=ids[start : start + recipients.ID_BATCH]
+            ).update(connected=False, updated_on=now)
+        return count
+
+    def send_message(self, data: Any) -> Any:
+        """Post ``data`` (JSON-encoded) to this connection and return the Management API's
+        response (boto3's, or the same shape from the lean transport).
+
+        ``ValueError`` above :data:`MAX_MESSAGE_SIZE`. When API Gateway says the connection is
+        gone the session is marked disconnected and ``None`` is returned; throttling is retried
+        with backoff; other errors are raised (``ClientError`` and botocore's exceptions).
+        """
+        return recipients.send_to_session(self, data)
