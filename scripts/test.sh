@@ -63,8 +63,8 @@ step "sdist and wheel" scripts/check-dist.sh
 
 # -- pytest passes -----------------------------------------------------------------------------
 mariadb_tests=(
-  tests/test_migrations.py tests/test_models.py tests/test_tokens.py tests/test_views.py
-  tests/test_forgery.py tests/test_secrets.py tests/test_reconcile.py
+  tests/migrations/test_migrations.py tests/models/test_models.py tests/models/test_tokens.py tests/views/test_views.py
+  tests/views/test_forgery.py tests/views/test_secrets.py tests/commands/test_reconcile.py
 )
 
 run_pass() {  # run_pass NAME VENV DATABASE_URL [PYTEST ARGS...] -> log in $logs/NAME.log

@@ -11,7 +11,7 @@ from hypothesis import settings as hypothesis_settings
 
 from django_aws_api_gateway_websockets.models import ApiGateway
 from django_aws_api_gateway_websockets.testing import GatewayCallbacks
-from tests.fake_aws import APP, fake_client
+from tests.support.fake_aws import APP, fake_client
 
 # `make test` selects "ci": enough examples to mean something, derandomised so CI is repeatable.
 hypothesis_settings.register_profile("ci", max_examples=10_000, derandomize=True, deadline=None)
@@ -49,7 +49,7 @@ def callbacks(logged_in_client: Client, gateway: ApiGateway) -> GatewayCallbacks
 
 @pytest.fixture
 def aws() -> Iterator[mock.MagicMock]:
-    """AWS faked at ``models.get_boto3_client`` by :func:`tests.fake_aws.fake_client`."""
+    """AWS faked at ``models.get_boto3_client`` by :func:`tests.support.fake_aws.fake_client`."""
     client = fake_client()
     with mock.patch(f"{APP}.models.get_boto3_client", return_value=client) as factory:
         client.factory = factory

@@ -1,4 +1,5 @@
-"""Settings for the subprocesses of tests/test_migrations.py (see tests/legacy_db.py).
+"""Settings for the subprocesses of tests/migrations/test_migrations.py (see
+tests/support/legacy_db.py).
 
 The same module serves the old package (when its unpacked wheel comes first on PYTHONPATH) and
 ours, so it only names things both have. ``WS_MIGRATION_DB`` names the database:

@@ -43,9 +43,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession, WebSocketToken
+from tests.support.processes import Process, django_server, local_gateway, shareable_database_url
 
 from .conftest import Browser
-from .processes import Process, django_server, local_gateway, shareable_database_url
 
 pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
 
