@@ -322,7 +322,7 @@ def test_actions_are_offered(admin_client: Client, rows: dict[str, Any]) -> None
 
 
 def test_create_api_gateway_action_succeeds(
-    admin_client: Client, aws: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
+    admin_client: Client, aws_mock: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
     response = run_action(admin_client, "create_api_gateway", new_gateway)
@@ -331,26 +331,28 @@ def test_create_api_gateway_action_succeeds(
     ]
     new_gateway.refresh_from_db()
     assert new_gateway.api_created and new_gateway.api_id == "newapi1234"
-    aws.create_api.assert_called_once()
+    aws_mock.create_api.assert_called_once()
     assert audit_lines(caplog) == [
         f"admin user 'boss' (pk={response.wsgi_request.user.pk}) ran 'Create API Gateway' on "
         f"ApiGateway 'New Gateway' (pk={new_gateway.pk}): succeeded"
     ]
     # A second run has nothing to do, and says so without calling AWS.
-    aws.create_api.reset_mock()
+    aws_mock.create_api.reset_mock()
     response = run_action(admin_client, "create_api_gateway", new_gateway)
     assert messages_of(response) == [
         ("info", "Create API Gateway: “New Gateway” is already created.")
     ]
-    aws.create_api.assert_not_called()
+    aws_mock.create_api.assert_not_called()
     assert audit_lines(caplog)[-1].endswith("nothing to do (is already created)")
 
 
 def test_create_api_gateway_action_aws_failure(
-    admin_client: Client, aws: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
+    admin_client: Client, aws_mock: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
-    aws.create_integration.side_effect = client_error("BadRequestException", "CreateIntegration")
+    aws_mock.create_integration.side_effect = client_error(
+        "BadRequestException", "CreateIntegration"
+    )
     response = run_action(admin_client, "create_api_gateway", new_gateway)
     assert messages_of(response) == [
         (
@@ -369,10 +371,12 @@ def test_create_api_gateway_action_aws_failure(
 
 
 def test_create_api_gateway_action_unexpected_failure(
-    admin_client: Client, aws: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
+    admin_client: Client, aws_mock: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
-    aws.create_api.return_value = {"Unexpected": SECRET}  # no ApiId -> KeyError in provisioning
+    aws_mock.create_api.return_value = {
+        "Unexpected": SECRET
+    }  # no ApiId -> KeyError in provisioning
     response = run_action(admin_client, "create_api_gateway", new_gateway)
     assert messages_of(response) == [
         ("error", "Create API Gateway failed for “New Gateway”: KeyError.")
@@ -383,9 +387,11 @@ def test_create_api_gateway_action_unexpected_failure(
 
 
 def test_create_api_gateway_action_botocore_failure(
-    admin_client: Client, aws: mock.MagicMock, new_gateway: ApiGateway
+    admin_client: Client, aws_mock: mock.MagicMock, new_gateway: ApiGateway
 ) -> None:
-    aws.create_api.side_effect = EndpointConnectionError(endpoint_url="https://nowhere.invalid")
+    aws_mock.create_api.side_effect = EndpointConnectionError(
+        endpoint_url="https://nowhere.invalid"
+    )
     response = run_action(admin_client, "create_api_gateway", new_gateway)
     assert messages_of(response) == [
         ("error", "Create API Gateway failed for “New Gateway”: EndpointConnectionError.")
@@ -394,7 +400,7 @@ def test_create_api_gateway_action_botocore_failure(
 
 
 def test_create_api_gateway_action_refuses_without_endpoint(
-    admin_client: Client, aws: mock.MagicMock, caplog: Any
+    admin_client: Client, aws_mock: mock.MagicMock, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
     gateway = ApiGateway.objects.create(api_name="Bare")
@@ -406,14 +412,14 @@ def test_create_api_gateway_action_refuses_without_endpoint(
             "action again.",
         )
     ]
-    aws.factory.assert_not_called()
+    aws_mock.factory.assert_not_called()
     assert audit_lines(caplog)[0].endswith(
         "refused (has no target base endpoint: set it, then run the action again)"
     )
 
 
 def test_action_reports_each_selected_gateway(
-    admin_client: Client, aws: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
+    admin_client: Client, aws_mock: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
     bare = ApiGateway.objects.create(api_name="Bare")
@@ -423,7 +429,7 @@ def test_action_reports_each_selected_gateway(
 
 
 def test_create_custom_domain_action_succeeds(
-    admin_client: Client, aws: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
+    admin_client: Client, aws_mock: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
     ApiGateway.objects.filter(pk=new_gateway.pk).update(api_created=True, api_id="abc123defg")
@@ -456,7 +462,7 @@ def test_create_custom_domain_action_succeeds(
 )
 def test_create_custom_domain_action_refusals(
     admin_client: Client,
-    aws: mock.MagicMock,
+    aws_mock: mock.MagicMock,
     new_gateway: ApiGateway,
     caplog: Any,
     changes: dict[str, Any],
@@ -470,16 +476,18 @@ def test_create_custom_domain_action_refusals(
     assert messages_of(response) == [
         ("warning", f"Create Custom Domain: “New Gateway” {expected}.")
     ]
-    aws.factory.assert_not_called()
+    aws_mock.factory.assert_not_called()
     assert audit_lines(caplog)[0].endswith(f"refused ({expected})")
 
 
 def test_create_custom_domain_action_aws_failure(
-    admin_client: Client, aws: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
+    admin_client: Client, aws_mock: mock.MagicMock, new_gateway: ApiGateway, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
     ApiGateway.objects.filter(pk=new_gateway.pk).update(api_created=True, api_id="abc123defg")
-    aws.create_domain_name.side_effect = client_error("AccessDeniedException", "CreateDomainName")
+    aws_mock.create_domain_name.side_effect = client_error(
+        "AccessDeniedException", "CreateDomainName"
+    )
     response = run_action(admin_client, "create_custom_domain", new_gateway)
     assert messages_of(response) == [
         (
@@ -496,7 +504,7 @@ def test_create_custom_domain_action_aws_failure(
 
 
 def test_model_precondition_error_shows_only_its_type(
-    admin_client: Client, aws: mock.MagicMock, new_gateway: ApiGateway
+    admin_client: Client, aws_mock: mock.MagicMock, new_gateway: ApiGateway
 ) -> None:
     ApiGateway.objects.filter(pk=new_gateway.pk).update(api_created=True, api_id="abc123defg")
     with mock.patch.object(ApiGateway, "create_custom_domain", side_effect=ValueError(SECRET)):
@@ -548,7 +556,7 @@ INLINE_CHAT_ROUTE = {"additional_routes-TOTAL_FORMS": "1"} | {
 
 
 def test_inline_route_saved_on_undeployed_gateway_does_not_call_aws(
-    admin_client: Client, aws: mock.MagicMock, gateway: ApiGateway
+    admin_client: Client, aws_mock: mock.MagicMock, gateway: ApiGateway
 ) -> None:
     change = url("apigateway", "change", gateway.pk)
     data = form_data(admin_client.get(change))
@@ -557,15 +565,17 @@ def test_inline_route_saved_on_undeployed_gateway_does_not_call_aws(
     assert response.status_code == 200
     assert [lvl for lvl, _ in messages_of(response)] == ["success"]
     assert gateway.additional_routes.get().route_key == "chat"
-    aws.factory.assert_not_called()
+    aws_mock.factory.assert_not_called()
     assert ApiGateway.objects.get(pk=gateway.pk).secret == SECRET  # the form keeps the secret
 
 
 def test_inline_route_aws_failure_keeps_the_row_and_warns(
-    admin_client: Client, aws: mock.MagicMock, deployed: ApiGateway, caplog: Any
+    admin_client: Client, aws_mock: mock.MagicMock, deployed: ApiGateway, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
-    aws.create_integration.side_effect = client_error("BadRequestException", "CreateIntegration")
+    aws_mock.create_integration.side_effect = client_error(
+        "BadRequestException", "CreateIntegration"
+    )
     change = url("apigateway", "change", deployed.pk)
     data = form_data(admin_client.get(change))
     data.update(INLINE_CHAT_ROUTE)
@@ -583,7 +593,7 @@ def test_inline_route_aws_failure_keeps_the_row_and_warns(
         "saved; AWS update failed (AWS error BadRequestException in CreateIntegration)"
     )
     # Saving it again once AWS accepts it deploys it.
-    aws.create_integration.side_effect = None
+    aws_mock.create_integration.side_effect = None
     data = form_data(admin_client.get(change))
     response = admin_client.post(change, data, follow=True)
     route.refresh_from_db()
@@ -592,14 +602,18 @@ def test_inline_route_aws_failure_keeps_the_row_and_warns(
 
 
 def test_editing_a_deployed_route_when_aws_fails_marks_it_not_deployed(
-    admin_client: Client, aws: mock.MagicMock, deployed: ApiGateway
+    admin_client: Client, aws_mock: mock.MagicMock, deployed: ApiGateway
 ) -> None:
     data = {"api_gateway": deployed.pk, **CHAT_ROUTE}
     admin_client.post(url("apigatewayadditionalroute", "add"), data, follow=True)
     route = ApiGatewayAdditionalRoute.objects.get()
     assert route.deployed
-    aws.update_integration.side_effect = client_error("BadRequestException", "UpdateIntegration")
-    aws.create_integration.side_effect = client_error("BadRequestException", "CreateIntegration")
+    aws_mock.update_integration.side_effect = client_error(
+        "BadRequestException", "UpdateIntegration"
+    )
+    aws_mock.create_integration.side_effect = client_error(
+        "BadRequestException", "CreateIntegration"
+    )
     data["integration_url"] = "https://www.example.com/ws/chat-v2"
     response = admin_client.post(
         url("apigatewayadditionalroute", "change", route.pk), data, follow=True
@@ -613,7 +627,7 @@ def test_editing_a_deployed_route_when_aws_fails_marks_it_not_deployed(
 
 
 def test_inline_route_can_be_deleted(
-    admin_client: Client, aws: mock.MagicMock, rows: dict[str, Any]
+    admin_client: Client, aws_mock: mock.MagicMock, rows: dict[str, Any]
 ) -> None:
     gateway = rows["apigateway"]
     change = url("apigateway", "change", gateway.pk)
@@ -625,9 +639,11 @@ def test_inline_route_can_be_deleted(
 
 
 def test_route_admin_save_with_aws_failure_and_retry(
-    admin_client: Client, aws: mock.MagicMock, deployed: ApiGateway
+    admin_client: Client, aws_mock: mock.MagicMock, deployed: ApiGateway
 ) -> None:
-    aws.create_deployment.side_effect = client_error("TooManyRequestsException", "CreateDeployment")
+    aws_mock.create_deployment.side_effect = client_error(
+        "TooManyRequestsException", "CreateDeployment"
+    )
     data = {"api_gateway": deployed.pk, **CHAT_ROUTE}
     response = admin_client.post(url("apigatewayadditionalroute", "add"), data, follow=True)
     assert response.status_code == 200
@@ -642,7 +658,7 @@ def test_route_admin_save_with_aws_failure_and_retry(
     )
     route = ApiGatewayAdditionalRoute.objects.get()
     assert not route.deployed
-    aws.create_deployment.side_effect = None
+    aws_mock.create_deployment.side_effect = None
     response = admin_client.post(
         url("apigatewayadditionalroute", "change", route.pk), data, follow=True
     )

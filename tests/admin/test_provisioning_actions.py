@@ -15,13 +15,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
-from moto import mock_aws
 
 from django_aws_api_gateway_websockets.models import ApiGateway
 from tests.support.moto_aws import (
     fail_on_call,
-    fill_moto_gaps,
-    plain_client,
     use_client_factory,
 )
 
@@ -30,13 +27,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:django_aws_api_gateway_websockets_apigateway_changelist"
 AUDIT_LOGGER = "django_aws_api_gateway_websockets.admin"
 SECRET = "the-secret-value-0123456789"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
-    fill_moto_gaps(monkeypatch)
-    with mock_aws():
-        yield plain_client()
 
 
 @pytest.fixture
@@ -68,19 +58,19 @@ def test_actions_are_offered(admin_client: Client, row: ApiGateway) -> None:
 
 
 def test_plan_then_apply_then_plan(
-    admin_client: Client, aws: Any, row: ApiGateway, caplog: Any
+    admin_client: Client, moto_aws: Any, row: ApiGateway, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
     response = act(admin_client, "plan_gateways", row)
     ((level, text),) = messages_of(response)
     assert level == "info"
     assert text.startswith("Plan: “Chat”: 10 to create: + create API Chat")
-    assert aws.get_apis()["Items"] == []
+    assert moto_aws.get_apis()["Items"] == []
     assert_safe(response)
 
     response = act(admin_client, "apply_gateways", row)
     assert messages_of(response) == [("success", "Apply: “Chat”: 10 created.")]
-    assert len(aws.get_apis()["Items"]) == 1
+    assert len(moto_aws.get_apis()["Items"]) == 1
     assert ApiGateway.objects.get().api_created
     assert LogEntry.objects.get().get_change_message() == "Apply: 10 created"
     lines = [r.getMessage() for r in caplog.records if r.name == AUDIT_LOGGER]
@@ -99,7 +89,7 @@ def test_plan_then_apply_then_plan(
 
 def test_apply_failure_is_reported_without_details(
     admin_client: Client,
-    aws: Any,
+    moto_aws: Any,
     row: ApiGateway,
     monkeypatch: pytest.MonkeyPatch,
     caplog: Any,
@@ -126,10 +116,10 @@ def test_apply_failure_is_reported_without_details(
     response = act(admin_client, "apply_gateways", row)
     assert messages_of(response)[0][0] == "success"
     api_id = ApiGateway.objects.get().api_id
-    assert len(aws.get_integrations(ApiId=api_id)["Items"]) == 3
+    assert len(moto_aws.get_integrations(ApiId=api_id)["Items"]) == 3
 
 
-def test_our_own_refusals_are_shown(admin_client: Client, aws: Any, row: ApiGateway) -> None:
+def test_our_own_refusals_are_shown(admin_client: Client, moto_aws: Any, row: ApiGateway) -> None:
     ApiGateway.objects.filter(pk=row.pk).update(target_base_endpoint=None)
     response = act(admin_client, "apply_gateways", row)
     ((level, text),) = messages_of(response)
@@ -138,7 +128,7 @@ def test_our_own_refusals_are_shown(admin_client: Client, aws: Any, row: ApiGate
 
 
 def test_unexpected_errors_show_only_their_type(
-    admin_client: Client, aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
+    admin_client: Client, moto_aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise LookupError(SECRET)
@@ -149,7 +139,7 @@ def test_unexpected_errors_show_only_their_type(
     assert_safe(response)
 
 
-def test_teardown_asks_first(admin_client: Client, aws: Any, row: ApiGateway) -> None:
+def test_teardown_asks_first(admin_client: Client, moto_aws: Any, row: ApiGateway) -> None:
     act(admin_client, "apply_gateways", row)
     row.refresh_from_db()
     response = act(admin_client, "teardown_gateways", row)
@@ -157,11 +147,11 @@ def test_teardown_asks_first(admin_client: Client, aws: Any, row: ApiGateway) ->
     assert "Tear down AWS resources?" in html
     assert f"Chat (API {row.api_id})" in html
     assert 'value="Yes, tear them down"' in html
-    assert len(aws.get_apis()["Items"]) == 1  # nothing deleted yet
+    assert len(moto_aws.get_apis()["Items"]) == 1  # nothing deleted yet
 
     response = act(admin_client, "teardown_gateways", row, post="yes")
     assert messages_of(response) == [("success", "Teardown: “Chat”: 1 deleted.")]
-    assert aws.get_apis()["Items"] == []
+    assert moto_aws.get_apis()["Items"] == []
     row.refresh_from_db()
     assert not row.api_id and not row.api_created
 

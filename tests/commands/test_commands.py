@@ -106,7 +106,7 @@ def test_cleanup_help_mentions_defaults() -> None:
 
 
 def test_create_api_gateway_creates_and_reports(
-    aws: mock.MagicMock, new_gateway: ApiGateway
+    aws_mock: mock.MagicMock, new_gateway: ApiGateway
 ) -> None:
     out, _ = run("createApiGateway", "--pk", str(new_gateway.pk))
     new_gateway.refresh_from_db()
@@ -114,24 +114,24 @@ def test_create_api_gateway_creates_and_reports(
     assert new_gateway.api_id == "newapi1234"
     assert new_gateway.deployment_id == "dep1"
     assert "Created API Gateway 'New Gateway'" in out and "newapi1234" in out
-    aws.create_api.assert_called_once()
-    assert aws.create_api.call_args.kwargs["Name"] == "New Gateway"
-    assert aws.create_route.call_count == 3  # $connect, $disconnect, $default
+    aws_mock.create_api.assert_called_once()
+    assert aws_mock.create_api.call_args.kwargs["Name"] == "New Gateway"
+    assert aws_mock.create_route.call_count == 3  # $connect, $disconnect, $default
     assert SECRET not in out
 
 
 def test_create_api_gateway_wrong_pk_lists_existing(
-    aws: mock.MagicMock, new_gateway: ApiGateway
+    aws_mock: mock.MagicMock, new_gateway: ApiGateway
 ) -> None:
     with pytest.raises(CommandError) as excinfo:
         run("createApiGateway", "--pk", "999999")
     message = str(excinfo.value)
     assert "no ApiGateway with pk=999999" in message
     assert f"{new_gateway.pk} (New Gateway)" in message
-    aws.factory.assert_not_called()
+    aws_mock.factory.assert_not_called()
 
 
-def test_create_api_gateway_wrong_pk_without_rows(aws: mock.MagicMock) -> None:
+def test_create_api_gateway_wrong_pk_without_rows(aws_mock: mock.MagicMock) -> None:
     with pytest.raises(CommandError, match="none yet"):
         run("createApiGateway", "--pk", "1")
 
@@ -144,24 +144,26 @@ def test_create_api_gateway_pk_is_required_and_an_integer() -> None:
 
 
 def test_create_api_gateway_refuses_an_already_created_gateway(
-    aws: mock.MagicMock, created_gateway: ApiGateway
+    aws_mock: mock.MagicMock, created_gateway: ApiGateway
 ) -> None:
     with pytest.raises(CommandError, match=re.escape("already created on AWS (api_id abc123defg)")):
         run("createApiGateway", "--pk", str(created_gateway.pk))
-    aws.factory.assert_not_called()
+    aws_mock.factory.assert_not_called()
 
 
-def test_create_api_gateway_needs_a_target_base_endpoint(aws: mock.MagicMock) -> None:
+def test_create_api_gateway_needs_a_target_base_endpoint(aws_mock: mock.MagicMock) -> None:
     gateway = ApiGateway.objects.create(api_name="No Endpoint")
     with pytest.raises(CommandError, match="has no target_base_endpoint"):
         run("createApiGateway", "--pk", str(gateway.pk))
-    aws.factory.assert_not_called()
+    aws_mock.factory.assert_not_called()
 
 
 def test_create_api_gateway_aws_error_names_the_step_and_code(
-    aws: mock.MagicMock, new_gateway: ApiGateway
+    aws_mock: mock.MagicMock, new_gateway: ApiGateway
 ) -> None:
-    aws.create_integration.side_effect = client_error("BadRequestException", "CreateIntegration")
+    aws_mock.create_integration.side_effect = client_error(
+        "BadRequestException", "CreateIntegration"
+    )
     with pytest.raises(CommandError) as excinfo:
         run("createApiGateway", "--pk", str(new_gateway.pk))
     message = str(excinfo.value)
@@ -172,14 +174,16 @@ def test_create_api_gateway_aws_error_names_the_step_and_code(
     new_gateway.refresh_from_db()
     assert not new_gateway.api_created  # can be retried
     # Retrying after the cause is fixed completes the gateway.
-    aws.create_integration.side_effect = None
+    aws_mock.create_integration.side_effect = None
     run("createApiGateway", "--pk", str(new_gateway.pk))
     new_gateway.refresh_from_db()
     assert new_gateway.api_created
 
 
-def test_create_api_gateway_botocore_error(aws: mock.MagicMock, new_gateway: ApiGateway) -> None:
-    aws.create_api.side_effect = NoCredentialsError()
+def test_create_api_gateway_botocore_error(
+    aws_mock: mock.MagicMock, new_gateway: ApiGateway
+) -> None:
+    aws_mock.create_api.side_effect = NoCredentialsError()
     with pytest.raises(CommandError, match="botocore raised NoCredentialsError"):
         run("createApiGateway", "--pk", str(new_gateway.pk))
 
@@ -192,7 +196,7 @@ def test_create_api_gateway_without_region(new_gateway: ApiGateway) -> None:
         run("createApiGateway", "--pk", str(new_gateway.pk))
 
 
-def test_create_api_gateway_invalid_row(aws: mock.MagicMock, new_gateway: ApiGateway) -> None:
+def test_create_api_gateway_invalid_row(aws_mock: mock.MagicMock, new_gateway: ApiGateway) -> None:
     ApiGateway.objects.filter(pk=new_gateway.pk).update(api_name="bad/name!")
     with pytest.raises(CommandError, match="is not valid: API name can only contain"):
         run("createApiGateway", "--pk", str(new_gateway.pk))
@@ -202,7 +206,7 @@ def test_create_api_gateway_invalid_row(aws: mock.MagicMock, new_gateway: ApiGat
 
 
 def test_create_custom_domain_creates_and_reports(
-    aws: mock.MagicMock, created_gateway: ApiGateway
+    aws_mock: mock.MagicMock, created_gateway: ApiGateway
 ) -> None:
     out, _ = run("createCustomDomain", "--pk", str(created_gateway.pk))
     created_gateway.refresh_from_db()
@@ -210,12 +214,12 @@ def test_create_custom_domain_creates_and_reports(
     assert created_gateway.api_mapping_id == "map1"
     assert "Created custom domain ws.example.com" in out
     assert "d-abc.execute-api.amazonaws.com" in out
-    kwargs = aws.create_domain_name.call_args.kwargs
+    kwargs = aws_mock.create_domain_name.call_args.kwargs
     assert kwargs["DomainName"] == "ws.example.com"
     assert kwargs["DomainNameConfigurations"][0]["CertificateArn"].endswith("certificate/abc")
 
 
-def test_create_custom_domain_wrong_pk(aws: mock.MagicMock) -> None:
+def test_create_custom_domain_wrong_pk(aws_mock: mock.MagicMock) -> None:
     with pytest.raises(CommandError, match="no ApiGateway with pk=424242"):
         run("createCustomDomain", "--pk", "424242")
 
@@ -226,24 +230,24 @@ def test_create_custom_domain_pk_is_required() -> None:
 
 
 def test_create_custom_domain_needs_a_created_gateway(
-    aws: mock.MagicMock, new_gateway: ApiGateway
+    aws_mock: mock.MagicMock, new_gateway: ApiGateway
 ) -> None:
     with pytest.raises(CommandError, match=f"createApiGateway --pk {new_gateway.pk}` first"):
         run("createCustomDomain", "--pk", str(new_gateway.pk))
-    aws.factory.assert_not_called()
+    aws_mock.factory.assert_not_called()
 
 
 def test_create_custom_domain_needs_a_certificate(
-    aws: mock.MagicMock, created_gateway: ApiGateway
+    aws_mock: mock.MagicMock, created_gateway: ApiGateway
 ) -> None:
     ApiGateway.objects.filter(pk=created_gateway.pk).update(certificate_arn="")
     with pytest.raises(CommandError, match="has no certificate_arn"):
         run("createCustomDomain", "--pk", str(created_gateway.pk))
-    aws.factory.assert_not_called()
+    aws_mock.factory.assert_not_called()
 
 
 def test_create_custom_domain_needs_a_domain_name(
-    aws: mock.MagicMock, created_gateway: ApiGateway
+    aws_mock: mock.MagicMock, created_gateway: ApiGateway
 ) -> None:
     ApiGateway.objects.filter(pk=created_gateway.pk).update(domain_name="")
     with pytest.raises(CommandError, match="has no domain_name"):
@@ -251,18 +255,18 @@ def test_create_custom_domain_needs_a_domain_name(
 
 
 def test_create_custom_domain_refuses_a_second_time(
-    aws: mock.MagicMock, created_gateway: ApiGateway
+    aws_mock: mock.MagicMock, created_gateway: ApiGateway
 ) -> None:
     ApiGateway.objects.filter(pk=created_gateway.pk).update(custom_domain_created=True)
     with pytest.raises(
         CommandError, match=re.escape("already has its custom domain ws.example.com")
     ):
         run("createCustomDomain", "--pk", str(created_gateway.pk))
-    aws.factory.assert_not_called()
+    aws_mock.factory.assert_not_called()
 
 
 def test_create_custom_domain_model_precondition_becomes_command_error(
-    aws: mock.MagicMock, created_gateway: ApiGateway
+    aws_mock: mock.MagicMock, created_gateway: ApiGateway
 ) -> None:
     # The model's own ValueError (for instance when the row changed in between) is reported too.
     with (
@@ -276,8 +280,10 @@ def test_create_custom_domain_model_precondition_becomes_command_error(
         run("createCustomDomain", "--pk", str(created_gateway.pk))
 
 
-def test_create_custom_domain_aws_error(aws: mock.MagicMock, created_gateway: ApiGateway) -> None:
-    aws.create_api_mapping.side_effect = client_error("NotFoundException", "CreateApiMapping")
+def test_create_custom_domain_aws_error(
+    aws_mock: mock.MagicMock, created_gateway: ApiGateway
+) -> None:
+    aws_mock.create_api_mapping.side_effect = client_error("NotFoundException", "CreateApiMapping")
     with pytest.raises(CommandError) as excinfo:
         run("createCustomDomain", "--pk", str(created_gateway.pk))
     message = str(excinfo.value)

@@ -16,24 +16,15 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from moto import mock_aws
 
 from django_aws_api_gateway_websockets.models import ApiGateway
 from tests.support.moto_aws import (
     fail_on_call,
-    fill_moto_gaps,
     plain_client,
     use_client_factory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
-    fill_moto_gaps(monkeypatch)
-    with mock_aws():
-        yield plain_client()
 
 
 @pytest.fixture
@@ -49,7 +40,7 @@ def run(*args: str, **options: Any) -> str:
     return out.getvalue()
 
 
-def test_plan_apply_plan_teardown(aws: Any, row: ApiGateway) -> None:
+def test_plan_apply_plan_teardown(moto_aws: Any, row: ApiGateway) -> None:
     out = run("provisionApiGateway", "plan", "--pk", str(row.pk))
     assert "Reading AWS for ApiGateway 'Chat'" in out
     assert "  + create API Chat (WEBSOCKET; route selection $request.body.action)" in out
@@ -65,7 +56,7 @@ def test_plan_apply_plan_teardown(aws: Any, row: ApiGateway) -> None:
     assert "  + create API Chat (WEBSOCKET; route selection $request.body.action) ... done" in lines
     assert "  + create deployment production" in out
     assert lines[-1] == "Done: 11 created."
-    assert len(aws.get_apis()["Items"]) == 1
+    assert len(moto_aws.get_apis()["Items"]) == 1
 
     out = run("provisionApiGateway", "plan", "--pk", str(row.pk), "--check")
     assert "No changes: AWS matches the gateway." in out
@@ -74,29 +65,29 @@ def test_plan_apply_plan_teardown(aws: Any, row: ApiGateway) -> None:
 
     out = run("provisionApiGateway", "teardown", "--pk", str(row.pk), "--dry-run")
     assert "Teardown would:\n  - delete API Chat" in out
-    assert len(aws.get_apis()["Items"]) == 1
+    assert len(moto_aws.get_apis()["Items"]) == 1
     out = run("provisionApiGateway", "teardown", "--pk", str(row.pk), "--no-input")
     assert "  - delete API Chat" in out and "... done" in out
-    assert aws.get_apis()["Items"] == []
+    assert moto_aws.get_apis()["Items"] == []
     out = run("provisionApiGateway", "teardown", "--pk", str(row.pk), "--no-input")
     assert "Nothing to delete." in out
 
 
 def test_teardown_asks_for_the_name(
-    aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
+    moto_aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run("provisionApiGateway", "apply", "--pk", str(row.pk))
     monkeypatch.setattr("builtins.input", lambda prompt: "wrong")
     with pytest.raises(CommandError, match="cancelled"):
         run("provisionApiGateway", "teardown", "--pk", str(row.pk))
-    assert len(aws.get_apis()["Items"]) == 1
+    assert len(moto_aws.get_apis()["Items"]) == 1
     monkeypatch.setattr("builtins.input", lambda prompt: "Chat")
     run("provisionApiGateway", "teardown", "--pk", str(row.pk))
-    assert aws.get_apis()["Items"] == []
+    assert moto_aws.get_apis()["Items"] == []
 
 
 def test_apply_failure_names_the_step_and_a_rerun_finishes(
-    aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
+    moto_aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_client_factory(monkeypatch, on_client=fail_on_call("CreateStage"))
     out = StringIO()
@@ -111,11 +102,11 @@ def test_apply_failure_names_the_step_and_a_rerun_finishes(
     out2 = run("provisionApiGateway", "apply", "--pk", str(row.pk))
     assert "create API" not in out2  # resumed, not started over
     assert "  + create stage production ... done" in out2
-    assert len(aws.get_apis()["Items"]) == 1
+    assert len(moto_aws.get_apis()["Items"]) == 1
     assert "No changes" in run("provisionApiGateway", "plan", "--pk", str(row.pk))
 
 
-def test_unknown_gateway_and_bad_arguments(aws: Any, row: ApiGateway) -> None:
+def test_unknown_gateway_and_bad_arguments(moto_aws: Any, row: ApiGateway) -> None:
     with pytest.raises(CommandError, match=r"no ApiGateway with pk=999.*1 \(Chat\)|Chat"):
         run("provisionApiGateway", "plan", "--pk", "999")
     with pytest.raises(CommandError, match="api_name='Nope'"):
@@ -126,13 +117,13 @@ def test_unknown_gateway_and_bad_arguments(aws: Any, row: ApiGateway) -> None:
         run("provisionApiGateway", "deploy", "--pk", str(row.pk))
 
 
-def test_invalid_row_is_a_clear_error(aws: Any, row: ApiGateway) -> None:
+def test_invalid_row_is_a_clear_error(moto_aws: Any, row: ApiGateway) -> None:
     ApiGateway.objects.filter(pk=row.pk).update(target_base_endpoint=None)
     with pytest.raises(CommandError, match="step 'validate gateway': target_base_endpoint"):
         run("provisionApiGateway", "apply", "--pk", str(row.pk))
 
 
-def test_no_region_is_a_clear_error(aws: Any, row: ApiGateway, settings: Any) -> None:
+def test_no_region_is_a_clear_error(moto_aws: Any, row: ApiGateway, settings: Any) -> None:
     del settings.AWS_REGION_NAME
     with pytest.raises(CommandError, match="could not start: AWS_GATEWAY_REGION_NAME"):
         run("provisionApiGateway", "plan", "--pk", str(row.pk))
@@ -166,7 +157,7 @@ def test_manage_py_help_and_exit_codes(tmp_path: Any) -> None:
 
 
 def test_create_commands_are_safe_to_rerun(
-    aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
+    moto_aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zone = plain_client("route53").create_hosted_zone(Name="example.com", CallerReference="c")
     zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
@@ -176,8 +167,8 @@ def test_create_commands_are_safe_to_rerun(
     use_client_factory(monkeypatch)
     out = run("createApiGateway", "--pk", str(row.pk))
     assert "Created API Gateway 'Chat'" in out
-    assert len(aws.get_apis()["Items"]) == 1
-    assert aws.get_integrations(ApiId=ApiGateway.objects.get().api_id)["Items"].__len__() == 3
+    assert len(moto_aws.get_apis()["Items"]) == 1
+    assert moto_aws.get_integrations(ApiId=ApiGateway.objects.get().api_id)["Items"].__len__() == 3
     with pytest.raises(CommandError, match="provisionApiGateway apply --pk"):
         run("createApiGateway", "--pk", str(row.pk))
 
@@ -194,7 +185,7 @@ def test_create_commands_are_safe_to_rerun(
 # -- IAM policies ------------------------------------------------------------------------------
 
 
-def test_iam_policies(aws: Any, row: ApiGateway) -> None:
+def test_iam_policies(moto_aws: Any, row: ApiGateway) -> None:
     both = json.loads(run("apiGatewayIamPolicy"))
     deploy = both["deploy"]
     assert deploy["Version"] == "2012-10-17"

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from django_aws_api_gateway_websockets import provisioning
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
@@ -18,7 +17,6 @@ from django_aws_api_gateway_websockets.provisioning import ProvisioningError
 from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from tests.support.moto_aws import (
     fail_on_call,
-    fill_moto_gaps,
     inventory,
     plain_client,
     use_client_factory,
@@ -27,13 +25,6 @@ from tests.support.moto_aws import (
 pytestmark = pytest.mark.django_db
 
 BASE = "https://www.example.com/ws/"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
-    fill_moto_gaps(monkeypatch)
-    with mock_aws():
-        yield plain_client()
 
 
 @pytest.fixture
@@ -48,7 +39,7 @@ def row(db: None) -> ApiGateway:
 
 
 @pytest.fixture
-def zone_id(aws: Any) -> str:
+def zone_id(moto_aws: Any) -> str:
     zone = plain_client("route53").create_hosted_zone(Name="example.com", CallerReference="t1")
     return str(zone["HostedZone"]["Id"]).rsplit("/", 1)[-1]
 
@@ -66,7 +57,7 @@ def a_records(zone_id: str) -> list[dict[str, Any]]:
     return [r for r in records["ResourceRecordSets"] if r["Type"] == "A"]
 
 
-def test_create_from_nothing_then_plan_shows_no_changes(aws: Any, row: ApiGateway) -> None:
+def test_create_from_nothing_then_plan_shows_no_changes(moto_aws: Any, row: ApiGateway) -> None:
     planned = provisioning.plan(row)
     assert steps(planned)[:2] == ["create secret X-Gateway-Secret", "create API Chat"]
     assert "create route $default" in steps(planned)
@@ -79,7 +70,7 @@ def test_create_from_nothing_then_plan_shows_no_changes(aws: Any, row: ApiGatewa
 
     row = fresh(row)
     assert row.api_created and row.api_id and row.secret
-    live = inventory(aws, row.api_id)
+    live = inventory(moto_aws, row.api_id)
     assert set(live["routes"]) == {"$connect", "$disconnect", "$default"}
     assert live["route_count"] == live["integration_count"] == 3
     assert live["routes"]["$connect"]["uri"] == f"{BASE}connect"
@@ -94,7 +85,7 @@ def test_create_from_nothing_then_plan_shows_no_changes(aws: Any, row: ApiGatewa
     assert live["stages"] == {"production": row.deployment_id}
     assert live["deployments"] == [row.deployment_id]
     assert live["tags"] == {"team": "web", "env": "test"}
-    assert aws.get_api(ApiId=row.api_id)["Description"] == "chat rooms"
+    assert moto_aws.get_api(ApiId=row.api_id)["Description"] == "chat rooms"
 
     assert provisioning.plan(row).empty
     ApiGatewayAdditionalRoute.objects.bulk_create(
@@ -104,10 +95,10 @@ def test_create_from_nothing_then_plan_shows_no_changes(aws: Any, row: ApiGatewa
     ApiGatewayAdditionalRoute.objects.update(deployed=False)  # a row out of step with AWS
     assert provisioning.apply(row).empty  # re-running changes nothing on AWS...
     assert ApiGatewayAdditionalRoute.objects.get().deployed  # ...and puts the record right
-    assert len(aws.get_apis()["Items"]) == 1
+    assert len(moto_aws.get_apis()["Items"]) == 1
 
 
-def test_plan_never_shows_the_secret(aws: Any, row: ApiGateway) -> None:
+def test_plan_never_shows_the_secret(moto_aws: Any, row: ApiGateway) -> None:
     provisioning.apply(row)
     row = fresh(row)
     row.secret = row.generate_secret()
@@ -118,14 +109,14 @@ def test_plan_never_shows_the_secret(aws: Any, row: ApiGateway) -> None:
     assert f"request parameters: ~{SECRET_HEADER}" in text
     assert "update integration $connect" in steps(planned)
     provisioning.apply(row)
-    live = inventory(aws, row.api_id)
+    live = inventory(moto_aws, row.api_id)
     assert (
         live["routes"]["$connect"]["params"][f"integration.request.header.{SECRET_HEADER}"]
         == f"'{row.secret}'"
     )
 
 
-def test_edit_route_url_and_apply(aws: Any, row: ApiGateway) -> None:
+def test_edit_route_url_and_apply(moto_aws: Any, row: ApiGateway) -> None:
     ApiGatewayAdditionalRoute.objects.create(
         api_gateway=row, name="Chat", route_key="chat", integration_url=f"{BASE}chat"
     )
@@ -145,7 +136,7 @@ def test_edit_route_url_and_apply(aws: Any, row: ApiGateway) -> None:
     assert planned.changes[0].details == (f"uri: '{BASE}chat' -> 'https://other.example.com/chat'",)
     provisioning.apply(row)
     row = fresh(row)
-    live = inventory(aws, row.api_id)
+    live = inventory(moto_aws, row.api_id)
     assert live["routes"]["chat"]["uri"] == "https://other.example.com/chat"
     assert live["routes"]["chat"]["responses"] == ["$default"]
     assert live["integration_count"] == 4
@@ -153,7 +144,7 @@ def test_edit_route_url_and_apply(aws: Any, row: ApiGateway) -> None:
     assert provisioning.plan(row).empty
 
 
-def test_moving_the_backend_updates_every_builtin_route(aws: Any, row: ApiGateway) -> None:
+def test_moving_the_backend_updates_every_builtin_route(moto_aws: Any, row: ApiGateway) -> None:
     provisioning.apply(row)
     row = fresh(row)
     row.target_base_endpoint = "https://api.example.com/sockets/"
@@ -165,24 +156,24 @@ def test_moving_the_backend_updates_every_builtin_route(aws: Any, row: ApiGatewa
         "update integration $default",
     ]
     provisioning.apply(row)
-    live = inventory(aws, row.api_id)
+    live = inventory(moto_aws, row.api_id)
     assert live["routes"]["$disconnect"]["uri"] == "https://api.example.com/sockets/disconnect"
     assert provisioning.plan(fresh(row)).empty
 
 
-def test_saving_a_deployed_route_updates_aws_at_once(aws: Any, row: ApiGateway) -> None:
+def test_saving_a_deployed_route_updates_aws_at_once(moto_aws: Any, row: ApiGateway) -> None:
     provisioning.apply(row)
     row = fresh(row)
     route = ApiGatewayAdditionalRoute.objects.create(
         api_gateway=row, name="Chat", route_key="chat", integration_url=f"{BASE}chat"
     )
     assert route.deployed  # created on AWS and deployed by save()
-    live = inventory(aws, row.api_id)
+    live = inventory(moto_aws, row.api_id)
     assert live["routes"]["chat"]["uri"] == f"{BASE}chat"
     assert live["routes"]["chat"]["responses"] == ["$default"]
     route.integration_url = f"{BASE}chat2"
     route.save()
-    live = inventory(aws, row.api_id)
+    live = inventory(moto_aws, row.api_id)
     assert live["routes"]["chat"]["uri"] == f"{BASE}chat2"
     assert live["integration_count"] == 4
     row = fresh(row)
@@ -195,7 +186,7 @@ def test_saving_a_deployed_route_updates_aws_at_once(aws: Any, row: ApiGateway) 
     assert provisioning.plan(fresh(row)).empty
 
 
-def test_add_and_delete_a_route(aws: Any, row: ApiGateway) -> None:
+def test_add_and_delete_a_route(moto_aws: Any, row: ApiGateway) -> None:
     provisioning.apply(row)
     row = fresh(row)
     # Added without save() (as a bulk import would): apply picks it up.
@@ -214,20 +205,20 @@ def test_add_and_delete_a_route(aws: Any, row: ApiGateway) -> None:
     ]
     provisioning.apply(row)
     assert ApiGatewayAdditionalRoute.objects.get(route_key="chat").deployed
-    assert "chat" in inventory(aws, row.api_id)["routes"]
+    assert "chat" in inventory(moto_aws, row.api_id)["routes"]
 
     ApiGatewayAdditionalRoute.objects.filter(route_key="chat").delete()
     planned = provisioning.plan(row)
     assert steps(planned)[:2] == ["delete route chat", steps(planned)[1]]
     assert planned.changes[1].action == "delete" and planned.changes[1].resource == "integration"
     provisioning.apply(row)
-    live = inventory(aws, fresh(row).api_id)
+    live = inventory(moto_aws, fresh(row).api_id)
     assert set(live["routes"]) == {"$connect", "$disconnect", "$default"}
     assert live["integration_count"] == 3  # no orphan integration
     assert provisioning.plan(fresh(row)).empty
 
 
-def test_change_tags(aws: Any, row: ApiGateway) -> None:
+def test_change_tags(moto_aws: Any, row: ApiGateway) -> None:
     provisioning.apply(row)
     row = fresh(row)
     row.tags = {"team": "platform", "cost-centre": "42"}
@@ -236,11 +227,11 @@ def test_change_tags(aws: Any, row: ApiGateway) -> None:
     assert steps(planned) == ["update API tags Chat"]
     assert planned.changes[0].details == ("+cost-centre=42", "~team=platform", "-env")
     provisioning.apply(row)
-    assert aws.get_api(ApiId=row.api_id)["Tags"] == {"team": "platform", "cost-centre": "42"}
+    assert moto_aws.get_api(ApiId=row.api_id)["Tags"] == {"team": "platform", "cost-centre": "42"}
     assert provisioning.plan(fresh(row)).empty
 
 
-def test_api_settings_and_stage_description_are_updated(aws: Any, row: ApiGateway) -> None:
+def test_api_settings_and_stage_description_are_updated(moto_aws: Any, row: ApiGateway) -> None:
     provisioning.apply(row)
     row = fresh(row)
     row.api_description = "new words"
@@ -251,10 +242,10 @@ def test_api_settings_and_stage_description_are_updated(aws: Any, row: ApiGatewa
     assert steps(planned)[:2] == ["update API Chat", "update stage production"]
     assert "create deployment production" in steps(planned)  # the selection expression changed
     provisioning.apply(row)
-    api = aws.get_api(ApiId=row.api_id)
+    api = moto_aws.get_api(ApiId=row.api_id)
     assert api["Description"] == "new words"
     assert api["RouteSelectionExpression"] == "$request.body.handler"
-    assert aws.get_stage(ApiId=row.api_id, StageName="production")["Description"] == "renamed"
+    assert moto_aws.get_stage(ApiId=row.api_id, StageName="production")["Description"] == "renamed"
     assert provisioning.plan(fresh(row)).empty
 
 
@@ -268,7 +259,7 @@ def test_api_settings_and_stage_description_are_updated(aws: Any, row: ApiGatewa
     ],
 )
 def test_failure_mid_apply_then_rerun_converges(
-    aws: Any,
+    moto_aws: Any,
     row: ApiGateway,
     monkeypatch: pytest.MonkeyPatch,
     operation: str,
@@ -287,14 +278,14 @@ def test_failure_mid_apply_then_rerun_converges(
     stopped = fresh(row)
     assert stopped.api_id  # recorded as soon as the API existed
     assert not stopped.api_created  # ...but it is not complete
-    assert len(aws.get_apis()["Items"]) == 1
+    assert len(moto_aws.get_apis()["Items"]) == 1
 
     use_client_factory(monkeypatch)  # the cause is gone
     provisioning.apply(stopped)
     done = fresh(row)
     assert done.api_created and done.api_id == stopped.api_id
-    live = inventory(aws, done.api_id)
-    assert len(aws.get_apis()["Items"]) == 1  # no duplicate API
+    live = inventory(moto_aws, done.api_id)
+    assert len(moto_aws.get_apis()["Items"]) == 1  # no duplicate API
     assert live["route_count"] == live["integration_count"] == 3  # no orphan integration
     assert live["routes"]["$default"]["responses"] == ["$default"]
     assert live["stages"] == {"production": done.deployment_id}
@@ -303,7 +294,7 @@ def test_failure_mid_apply_then_rerun_converges(
 
 
 def test_failure_reading_names_the_step(
-    aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
+    moto_aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     provisioning.apply(row)
     use_client_factory(monkeypatch, on_client=fail_on_call("GetRoutes", 1, "AccessDeniedException"))
@@ -313,11 +304,13 @@ def test_failure_reading_names_the_step(
     assert "AccessDeniedException" in str(raised.value)
 
 
-def test_api_deleted_outside_is_recreated_and_the_row_follows(aws: Any, row: ApiGateway) -> None:
+def test_api_deleted_outside_is_recreated_and_the_row_follows(
+    moto_aws: Any, row: ApiGateway
+) -> None:
     provisioning.apply(row)
     old = fresh(row)
     old_id = old.api_id
-    aws.delete_api(ApiId=old_id)
+    moto_aws.delete_api(ApiId=old_id)
     planned = provisioning.plan(old)
     assert steps(planned)[0] == "create API Chat"
     assert fresh(row).api_id == old_id  # plan writes nothing
@@ -327,7 +320,9 @@ def test_api_deleted_outside_is_recreated_and_the_row_follows(aws: Any, row: Api
     assert provisioning.plan(new).empty
 
 
-def test_custom_domain_mapping_and_route53_alias(aws: Any, row: ApiGateway, zone_id: str) -> None:
+def test_custom_domain_mapping_and_route53_alias(
+    moto_aws: Any, row: ApiGateway, zone_id: str
+) -> None:
     row.domain_name = "ws.example.com"
     row.certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
     row.hosted_zone_id = zone_id
@@ -341,13 +336,13 @@ def test_custom_domain_mapping_and_route53_alias(aws: Any, row: ApiGateway, zone
     provisioning.apply(row)
     row = fresh(row)
     assert row.custom_domain_created and row.api_mapping_id
-    domain = aws.get_domain_name(DomainName="ws.example.com")
+    domain = moto_aws.get_domain_name(DomainName="ws.example.com")
     config = domain["DomainNameConfigurations"][0]
     assert config["CertificateArn"] == row.certificate_arn
     assert config["EndpointType"] == "REGIONAL"
     assert row.api_gateway_domain_name == config["ApiGatewayDomainName"]
-    assert aws.get_tags(ResourceArn=domain["DomainNameArn"])["Tags"] == row.tags
-    mappings = aws.get_api_mappings(DomainName="ws.example.com")["Items"]
+    assert moto_aws.get_tags(ResourceArn=domain["DomainNameArn"])["Tags"] == row.tags
+    mappings = moto_aws.get_api_mappings(DomainName="ws.example.com")["Items"]
     assert [(m["ApiId"], m["Stage"], m["ApiMappingId"]) for m in mappings] == [
         (row.api_id, "production", row.api_mapping_id)
     ]
@@ -362,12 +357,14 @@ def test_custom_domain_mapping_and_route53_alias(aws: Any, row: ApiGateway, zone
     row.save()
     provisioning.apply(row)
     row = fresh(row)
-    assert [s["StageName"] for s in aws.get_stages(ApiId=row.api_id)["Items"]] == ["v2"]
-    assert aws.get_api_mappings(DomainName="ws.example.com")["Items"][0]["Stage"] == "v2"
+    assert [s["StageName"] for s in moto_aws.get_stages(ApiId=row.api_id)["Items"]] == ["v2"]
+    assert moto_aws.get_api_mappings(DomainName="ws.example.com")["Items"][0]["Stage"] == "v2"
     assert provisioning.plan(row).empty
 
 
-def test_changing_the_domain_removes_the_old_one(aws: Any, row: ApiGateway, zone_id: str) -> None:
+def test_changing_the_domain_removes_the_old_one(
+    moto_aws: Any, row: ApiGateway, zone_id: str
+) -> None:
     row.domain_name = "ws.example.com"
     row.certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
     row.hosted_zone_id = zone_id
@@ -383,7 +380,7 @@ def test_changing_the_domain_removes_the_old_one(aws: Any, row: ApiGateway, zone
         "delete domain name ws.example.com",
     ]
     provisioning.apply(row)
-    names = [d["DomainName"] for d in aws.get_domain_names()["Items"]]
+    names = [d["DomainName"] for d in moto_aws.get_domain_names()["Items"]]
     assert names == ["sockets.example.com"]
     assert [r["Name"] for r in a_records(zone_id)] == ["sockets.example.com."]
     assert provisioning.plan(fresh(row)).empty
@@ -394,21 +391,23 @@ def test_changing_the_domain_removes_the_old_one(aws: Any, row: ApiGateway, zone
     row.certificate_arn = ""
     row.save()
     provisioning.apply(row)
-    assert aws.get_domain_names()["Items"] == []
+    assert moto_aws.get_domain_names()["Items"] == []
     assert a_records(zone_id) == []
     assert not fresh(row).custom_domain_created
 
 
-def test_a_domain_mapped_to_another_api_is_refused(aws: Any, row: ApiGateway) -> None:
-    other = aws.create_api(
+def test_a_domain_mapped_to_another_api_is_refused(moto_aws: Any, row: ApiGateway) -> None:
+    other = moto_aws.create_api(
         Name="other", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
     )
-    aws.create_stage(ApiId=other["ApiId"], StageName="production")
-    aws.create_domain_name(
+    moto_aws.create_stage(ApiId=other["ApiId"], StageName="production")
+    moto_aws.create_domain_name(
         DomainName="ws.example.com",
         DomainNameConfigurations=[{"CertificateArn": "arn:x", "EndpointType": "REGIONAL"}],
     )
-    aws.create_api_mapping(ApiId=other["ApiId"], DomainName="ws.example.com", Stage="production")
+    moto_aws.create_api_mapping(
+        ApiId=other["ApiId"], DomainName="ws.example.com", Stage="production"
+    )
     row.domain_name = "ws.example.com"
     row.certificate_arn = "arn:x"
     row.save()
@@ -418,7 +417,7 @@ def test_a_domain_mapped_to_another_api_is_refused(aws: Any, row: ApiGateway) ->
     assert other["ApiId"] in raised.value.reason
 
 
-def test_teardown_leaves_nothing(aws: Any, row: ApiGateway, zone_id: str) -> None:
+def test_teardown_leaves_nothing(moto_aws: Any, row: ApiGateway, zone_id: str) -> None:
     row.domain_name = "ws.example.com"
     row.certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
     row.hosted_zone_id = zone_id
@@ -438,8 +437,8 @@ def test_teardown_leaves_nothing(aws: Any, row: ApiGateway, zone_id: str) -> Non
     assert fresh(row).api_id  # a dry run writes nothing
     done = provisioning.teardown(row)
     assert steps(done) == steps(listed)
-    assert aws.get_apis()["Items"] == []
-    assert aws.get_domain_names()["Items"] == []
+    assert moto_aws.get_apis()["Items"] == []
+    assert moto_aws.get_domain_names()["Items"] == []
     assert a_records(zone_id) == []
     row = fresh(row)
     assert (row.api_id, row.api_endpoint, row.deployment_id, row.api_mapping_id) == ("",) * 4
@@ -452,7 +451,7 @@ def test_teardown_leaves_nothing(aws: Any, row: ApiGateway, zone_id: str) -> Non
 
 
 def test_teardown_after_a_failure_resumes(
-    aws: Any, row: ApiGateway, zone_id: str, monkeypatch: pytest.MonkeyPatch
+    moto_aws: Any, row: ApiGateway, zone_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     row.domain_name = "ws.example.com"
     row.certificate_arn = "arn:x"
@@ -466,19 +465,21 @@ def test_teardown_after_a_failure_resumes(
     assert fresh(row).api_created  # the API is still there, and the row says so
     use_client_factory(monkeypatch)
     provisioning.teardown(fresh(row))
-    assert aws.get_apis()["Items"] == [] and aws.get_domain_names()["Items"] == []
+    assert moto_aws.get_apis()["Items"] == [] and moto_aws.get_domain_names()["Items"] == []
 
 
 # -- the existing package's entry points ---------------------------------------------------------
 
 
-def test_create_gateway_and_custom_domain_keep_their_behaviour(aws: Any, row: ApiGateway) -> None:
+def test_create_gateway_and_custom_domain_keep_their_behaviour(
+    moto_aws: Any, row: ApiGateway
+) -> None:
     with pytest.raises(ValueError, match="needs to be created"):
         row.create_custom_domain()
     assert row.create_gateway() is True
     assert row.api_created and row.deployment_id
     assert row.create_gateway() is False  # a no-op once created
-    assert len(aws.get_apis()["Items"]) == 1
+    assert len(moto_aws.get_apis()["Items"]) == 1
     with pytest.raises(ValueError, match="Certificate ARN"):
         row.create_custom_domain()
     row.domain_name = "ws.example.com"
@@ -486,12 +487,12 @@ def test_create_gateway_and_custom_domain_keep_their_behaviour(aws: Any, row: Ap
     row.save()
     row.create_custom_domain()
     assert fresh(row).custom_domain_created
-    assert aws.get_api_mappings(DomainName="ws.example.com")["Items"][0]["ApiId"] == row.api_id
+    assert moto_aws.get_api_mappings(DomainName="ws.example.com")["Items"][0]["ApiId"] == row.api_id
     assert provisioning.plan(fresh(row)).empty
 
 
 def test_legacy_create_gateway_raises_the_aws_error_naming_the_step(
-    aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
+    moto_aws: Any, row: ApiGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_client_factory(monkeypatch, on_client=fail_on_call("CreateStage"))
     with pytest.raises(ClientError) as raised:
@@ -500,10 +501,10 @@ def test_legacy_create_gateway_raises_the_aws_error_naming_the_step(
     assert not fresh(row).api_created
     use_client_factory(monkeypatch)
     assert fresh(row).create_gateway() is True
-    assert len(aws.get_apis()["Items"]) == 1
+    assert len(moto_aws.get_apis()["Items"]) == 1
 
 
-def test_deploy_api_and_create_route_keep_their_behaviour(aws: Any, row: ApiGateway) -> None:
+def test_deploy_api_and_create_route_keep_their_behaviour(moto_aws: Any, row: ApiGateway) -> None:
     provisioning.apply(row)
     row = fresh(row)
     client = plain_client()
@@ -528,13 +529,13 @@ def fresh_route(route: ApiGatewayAdditionalRoute) -> ApiGatewayAdditionalRoute:
     return ApiGatewayAdditionalRoute.objects.get(pk=route.pk)
 
 
-def test_invalid_rows_are_refused_before_any_aws_call(aws: Any, row: ApiGateway) -> None:
+def test_invalid_rows_are_refused_before_any_aws_call(moto_aws: Any, row: ApiGateway) -> None:
     row.target_base_endpoint = None
     row.save()
     with pytest.raises(ProvisioningError, match="target_base_endpoint is empty") as raised:
         provisioning.apply(row)
     assert raised.value.step == "validate gateway"
-    assert aws.get_apis()["Items"] == []
+    assert moto_aws.get_apis()["Items"] == []
     with pytest.raises(ValueError, match="parts"):
         provisioning.plan(row, parts={"dns"})
 

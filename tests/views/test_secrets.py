@@ -22,7 +22,6 @@ from django.db import DatabaseError
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
-from moto import mock_aws
 
 from django_aws_api_gateway_websockets import provisioning
 from django_aws_api_gateway_websockets.models import (
@@ -43,7 +42,6 @@ from tests.support.moto_aws import (
     fail_on_call,
     fill_moto_gaps,
     inventory,
-    plain_client,
     use_client_factory,
 )
 
@@ -54,14 +52,7 @@ PARAM = f"integration.request.header.{SECRET_HEADER}"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
-    fill_moto_gaps(monkeypatch)
-    with mock_aws():
-        yield plain_client()
-
-
-@pytest.fixture
-def applied(aws: Any) -> ApiGateway:
+def applied(moto_aws: Any) -> ApiGateway:
     row = ApiGateway.objects.create(
         api_name="Chat", target_base_endpoint=BASE, default_channel_name="lobby"
     )
@@ -69,9 +60,9 @@ def applied(aws: Any) -> ApiGateway:
     return ApiGateway.objects.get(pk=row.pk)
 
 
-def live_secret(aws: Any, gateway: ApiGateway, route: str = "$default") -> str:
+def live_secret(moto_aws: Any, gateway: ApiGateway, route: str = "$default") -> str:
     """The secret API Gateway sends on ``route`` now (the integration's static mapping)."""
-    return str(inventory(aws, gateway.api_id)["routes"][route]["params"][PARAM]).strip("'")
+    return str(inventory(moto_aws, gateway.api_id)["routes"][route]["params"][PARAM]).strip("'")
 
 
 def message_with(gateway: ApiGateway, secret: str) -> int:
@@ -88,15 +79,15 @@ def message_with(gateway: ApiGateway, secret: str) -> int:
 # -- rotation -----------------------------------------------------------------------------------
 
 
-def test_rotation_accepts_what_aws_sends_at_every_step(aws: Any, applied: ApiGateway) -> None:
+def test_rotation_accepts_what_aws_sends_at_every_step(moto_aws: Any, applied: ApiGateway) -> None:
     WebSocketSession.objects.create(connection_id="live-conn=", api_gateway=applied)
     old = applied.secret
-    assert live_secret(aws, applied) == old
+    assert live_secret(moto_aws, applied) == old
     statuses: list[tuple[str, str, int]] = []
 
     def progress(event: str, change: provisioning.Change) -> None:
         current = ApiGateway.objects.get(pk=applied.pk)
-        sent = live_secret(aws, current)
+        sent = live_secret(moto_aws, current)
         statuses.append((event, change.step, message_with(current, sent)))
 
     result = provisioning.rotate_secret(applied, progress=progress)
@@ -108,7 +99,7 @@ def test_rotation_accepts_what_aws_sends_at_every_step(aws: Any, applied: ApiGat
     # AWS now sends the new secret on every route; the row keeps the old one for the window.
     assert rotated.secret != old and rotated.previous_secret == old
     for route in ("$connect", "$disconnect", "$default"):
-        assert live_secret(aws, rotated, route) == rotated.secret
+        assert live_secret(moto_aws, rotated, route) == rotated.secret
     assert message_with(rotated, rotated.secret) == 200
     assert message_with(rotated, old) == 200  # a request already in flight
     assert provisioning.plan(rotated).empty
@@ -136,7 +127,7 @@ def test_rotation_window_follows_the_setting(applied: ApiGateway) -> None:
 
 
 def test_a_failed_rotation_keeps_both_accepted_and_apply_finishes_it(
-    aws: Any, applied: ApiGateway, monkeypatch: pytest.MonkeyPatch
+    moto_aws: Any, applied: ApiGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     WebSocketSession.objects.create(connection_id="live-conn=", api_gateway=applied)
     old = applied.secret
@@ -155,10 +146,10 @@ def test_a_failed_rotation_keeps_both_accepted_and_apply_finishes_it(
     provisioning.apply(half)
     done = ApiGateway.objects.get(pk=applied.pk)
     assert done.secret == half.secret
-    assert live_secret(aws, done, "$connect") == done.secret
+    assert live_secret(moto_aws, done, "$connect") == done.secret
 
 
-def test_rotating_a_gateway_without_a_secret_gives_it_one(aws: Any) -> None:
+def test_rotating_a_gateway_without_a_secret_gives_it_one(moto_aws: Any) -> None:
     row = ApiGateway.objects.create(api_name="New", target_base_endpoint=BASE)
     result = provisioning.rotate_secret(row)
     row = ApiGateway.objects.get(pk=row.pk)
@@ -166,7 +157,7 @@ def test_rotating_a_gateway_without_a_secret_gives_it_one(aws: Any) -> None:
     assert result.changes[0].step == f"create secret {SECRET_HEADER}"
 
 
-def test_rotate_secret_command_shows_no_secret(aws: Any, applied: ApiGateway) -> None:
+def test_rotate_secret_command_shows_no_secret(moto_aws: Any, applied: ApiGateway) -> None:
     old = applied.secret
     out = StringIO()
     call_command("provisionApiGateway", "rotate-secret", "--pk", str(applied.pk), stdout=out)
