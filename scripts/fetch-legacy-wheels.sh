@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Download the wheels of the existing public package that tests/migrations/test_migrations.py migrates
-# from, into .cache/legacy-wheels/. Idempotent: versions already there are skipped.
+# Download the wheels of the existing public package that tests/migrations/test_migrations.py
+# migrates from, into .cache/legacy-wheels/. Idempotent: versions already there are skipped.
 #   scripts/fetch-legacy-wheels.sh            # the versions the tests need
 #   scripts/fetch-legacy-wheels.sh 3.1.1 ...  # other versions, for reading their history
 # Uses the project venv's pip when there is one (PIP overrides).
