@@ -6,8 +6,9 @@ attributes of the client and its HTTP session), the ``before-send`` handlers reg
 (private attributes of its event system), and it reuses botocore's SigV4 signer by overriding
 the methods ``SigV4Auth.add_auth`` calls. Those names are listed here once:
 :data:`CLIENT_ATTRIBUTES` and :data:`SIGV4_HOOKS`.
-``tests/messaging/test_botocore_view.py`` asserts that each exists on the installed botocore, so an upgrade that renames one fails there, loudly,
-instead of quietly sending everything through boto3 (or signing wrongly).
+``tests/messaging/test_botocore_view.py`` asserts that each exists on the installed botocore,
+so an upgrade that renames one fails there, loudly, instead of quietly sending everything
+through boto3 (or signing wrongly).
 """
 
 from __future__ import annotations
