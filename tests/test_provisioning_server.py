@@ -18,7 +18,7 @@ from moto.server import ThreadedMotoServer
 
 from django_aws_api_gateway_websockets import provisioning
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
-from django_aws_api_gateway_websockets.provisioning import ProvisioningError
+from django_aws_api_gateway_websockets.provisioning import ROW_MARKER_TAG, ProvisioningError
 from tests.test_provisioning_support import (
     fail_on_call,
     fill_moto_gaps,
@@ -109,7 +109,10 @@ def test_lifecycle_through_the_moto_server(endpoint: str, monkeypatch: pytest.Mo
     assert set(live["routes"]) == {"$connect", "$disconnect", "$default", "chat"}
     assert live["routes"]["chat"]["uri"] == f"{BASE}chat-v2"
     assert live["integration_count"] == 4
-    assert live["tags"] == {"team": "platform"}
+    assert live["tags"] == {
+        "team": "platform",
+        ROW_MARKER_TAG: f"{row.pk}:{row.provisioning_token}",
+    }
     domain_arn = api.get_domain_name(DomainName="ws.example.com")["DomainNameArn"]
     assert api.get_tags(ResourceArn=domain_arn)["Tags"] == {"team": "platform"}
     assert live["deployments"] == [row.deployment_id]

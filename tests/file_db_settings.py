@@ -1,0 +1,15 @@
+"""The test settings with a SQLite database in a file (``WEBSOCKETS_TEST_SQLITE``), for commands
+run in a subprocess that a test kills (the in-memory test database cannot be shared)."""
+
+from __future__ import annotations
+
+import os
+
+from tests.settings import *  # noqa: F403
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ["WEBSOCKETS_TEST_SQLITE"],
+    }
+}
