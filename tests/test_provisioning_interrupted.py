@@ -248,3 +248,13 @@ def test_teardown_after_a_killed_run_deletes_the_unrecorded_api(
     assert [c.step for c in planned.changes] == ["delete API Chat"]
     provisioning.teardown(row)
     assert _apis(moto_url) == []
+
+
+def test_the_deploy_policy_lets_a_run_list_apis_to_find_its_own() -> None:
+    from django_aws_api_gateway_websockets.provisioning.iam import deploy_policy
+
+    gateway = ApiGateway(api_name="Chat", api_id="a1")
+    policy = deploy_policy([gateway], region="us-east-1")
+    (create,) = [s for s in policy["Statement"] if s["Sid"] == "CreateApis"]
+    assert set(create["Action"]) == {"apigateway:GET", "apigateway:POST"}
+    assert create["Resource"] == ["arn:aws:apigateway:us-east-1::/apis"]
