@@ -50,7 +50,7 @@ class AwsProxy:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
             def _any(self) -> None:
@@ -83,7 +83,7 @@ class AwsProxy:
                 except OSError:
                     pass  # the caller is gone (killed, or it timed out): AWS still did the work
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
 
         return Handler
 

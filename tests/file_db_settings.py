@@ -13,3 +13,12 @@ DATABASES = {
         "NAME": os.environ["WEBSOCKETS_TEST_SQLITE"],
     }
 }
+
+if os.environ.get("WEBSOCKETS_TEST_LOG_STDERR"):
+    # Every record, of every logger, on stderr: what a developer running the command sees.
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "level": "DEBUG"}},
+        "root": {"handlers": ["stderr"], "level": "DEBUG"},
+    }
