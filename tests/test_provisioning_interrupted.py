@@ -19,6 +19,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def _run(db: Path, endpoint: str, *args: str) -> str:
 
 
 def _row(db: Path) -> dict[str, Any]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:  # (``with connect()`` does not close it)
         conn.row_factory = sqlite3.Row
         row = conn.execute(
             "SELECT * FROM django_aws_api_gateway_websockets_apigateway WHERE api_name='Chat'"
