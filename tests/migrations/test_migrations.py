@@ -45,6 +45,7 @@ OUR_MIGRATIONS = {
     "0011_apigateway_secret",
     "0012_apigateway_secret_rotation",
     "0013_case_sensitive_connection_ids",
+    "0014_apigateway_provisioning_token",
 }
 NAMED_INDEXES = {
     f"{APP}_apigateway": {

@@ -10,18 +10,13 @@ server handles a request), not in the product.
 
 from __future__ import annotations
 
-import urllib.request
-from collections.abc import Iterator
-
 import pytest
-from moto.server import ThreadedMotoServer
 
 from django_aws_api_gateway_websockets import provisioning
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
-from django_aws_api_gateway_websockets.provisioning import ProvisioningError
+from django_aws_api_gateway_websockets.provisioning import ROW_MARKER_TAG, ProvisioningError
 from tests.support.moto_aws import (
     fail_on_call,
-    fill_moto_gaps,
     inventory,
     plain_client,
     use_client_factory,
@@ -32,24 +27,11 @@ pytestmark = pytest.mark.django_db
 BASE = "https://www.example.com/ws/"
 
 
-@pytest.fixture
-def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    fill_moto_gaps(monkeypatch)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
-        yield url
-    finally:
-        reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
-        urllib.request.urlopen(reset).close()
-        server.stop()
 
 
-def test_lifecycle_through_the_moto_server(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    api = plain_client(endpoint_url=endpoint)
-    route53 = plain_client("route53", endpoint_url=endpoint)
+def test_lifecycle_through_the_moto_server(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    api = plain_client(endpoint_url=moto_url)
+    route53 = plain_client("route53", endpoint_url=moto_url)
     zone = route53.create_hosted_zone(Name="example.com", CallerReference="server")
     zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
     row = ApiGateway.objects.create(
@@ -69,13 +51,13 @@ def test_lifecycle_through_the_moto_server(endpoint: str, monkeypatch: pytest.Mo
     )
 
     # A failure part way through the first apply, then a re-run that finishes the job.
-    use_client_factory(monkeypatch, endpoint_url=endpoint, on_client=fail_on_call("CreateRoute", 4))
+    use_client_factory(monkeypatch, endpoint_url=moto_url, on_client=fail_on_call("CreateRoute", 4))
     with pytest.raises(ProvisioningError, match="create route chat failed"):
         provisioning.apply(row)
-    made = use_client_factory(monkeypatch, endpoint_url=endpoint)
+    made = use_client_factory(monkeypatch, endpoint_url=moto_url)
     provisioning.apply(ApiGateway.objects.get())
     row = ApiGateway.objects.get()
-    assert made and all(c.meta.endpoint_url == endpoint for c in made)  # every call went there
+    assert made and all(c.meta.endpoint_url == moto_url for c in made)  # every call went there
     assert len(api.get_apis()["Items"]) == 1
     live = inventory(api, row.api_id)
     assert live["route_count"] == live["integration_count"] == 4
@@ -109,7 +91,10 @@ def test_lifecycle_through_the_moto_server(endpoint: str, monkeypatch: pytest.Mo
     assert set(live["routes"]) == {"$connect", "$disconnect", "$default", "chat"}
     assert live["routes"]["chat"]["uri"] == f"{BASE}chat-v2"
     assert live["integration_count"] == 4
-    assert live["tags"] == {"team": "platform"}
+    assert live["tags"] == {
+        "team": "platform",
+        ROW_MARKER_TAG: f"{row.pk}:{row.provisioning_token}",
+    }
     domain_arn = api.get_domain_name(DomainName="ws.example.com")["DomainNameArn"]
     assert api.get_tags(ResourceArn=domain_arn)["Tags"] == {"team": "platform"}
     assert live["deployments"] == [row.deployment_id]

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from django_aws_api_gateway_websockets import provisioning
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
-from django_aws_api_gateway_websockets.provisioning import ProvisioningError
+from django_aws_api_gateway_websockets.provisioning import ROW_MARKER_TAG, ProvisioningError
 from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from tests.support.moto_aws import (
     fail_on_call,
@@ -84,7 +84,9 @@ def test_create_from_nothing_then_plan_shows_no_changes(moto_aws: Any, row: ApiG
     assert params[f"integration.request.header.{SECRET_HEADER}"] == f"'{row.secret}'"
     assert live["stages"] == {"production": row.deployment_id}
     assert live["deployments"] == [row.deployment_id]
-    assert live["tags"] == {"team": "web", "env": "test"}
+    marker = {ROW_MARKER_TAG: f"{row.pk}:{row.provisioning_token}"}
+    assert len(row.provisioning_token) == 32
+    assert live["tags"] == {"team": "web", "env": "test", **marker}
     assert moto_aws.get_api(ApiId=row.api_id)["Description"] == "chat rooms"
 
     assert provisioning.plan(row).empty
@@ -227,7 +229,12 @@ def test_change_tags(moto_aws: Any, row: ApiGateway) -> None:
     assert steps(planned) == ["update API tags Chat"]
     assert planned.changes[0].details == ("+cost-centre=42", "~team=platform", "-env")
     provisioning.apply(row)
-    assert moto_aws.get_api(ApiId=row.api_id)["Tags"] == {"team": "platform", "cost-centre": "42"}
+    marker = {ROW_MARKER_TAG: f"{row.pk}:{row.provisioning_token}"}  # left alone
+    assert moto_aws.get_api(ApiId=row.api_id)["Tags"] == {
+        "team": "platform",
+        "cost-centre": "42",
+        **marker,
+    }
     assert provisioning.plan(fresh(row)).empty
 
 

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from django_aws_api_gateway_websockets import models, provisioning
 from django_aws_api_gateway_websockets.models import ApiGateway
+from django_aws_api_gateway_websockets.provisioning import ROW_MARKER_TAG
 from django_aws_api_gateway_websockets.routes import gateway_description
 from django_aws_api_gateway_websockets.wire import SECRET_HEADER
 from tests.support.moto_aws import plain_client
@@ -78,7 +79,8 @@ def test_apply_from_nothing_makes_exactly_these_calls(stubs: dict[str, Stubber])
             "Name": "Chat",
             "ProtocolType": "WEBSOCKET",
             "RouteSelectionExpression": "$request.body.action",
-            "Tags": {"team": "web"},
+            # The row's marker (pk and the token written just before this call: see _api).
+            "Tags": {"team": "web", ROW_MARKER_TAG: ANY},
         },
     )
     api.add_response("get_routes", {"Items": []}, {"ApiId": "a1"})

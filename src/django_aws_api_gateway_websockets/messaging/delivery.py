@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import aws
 from ..conf import conf
+from ..redaction import redact
 from . import lean
 from .boto3_transport import fan_out, shared_client
 from .outcomes import Outcome, RetryPolicy, no_client
@@ -90,7 +91,9 @@ def deliver(
             try:
                 clients[endpoint] = shared_client(endpoint, concurrency)
             except Exception as error:
-                logger.warning("No Management API client for %s: %s", endpoint, error)
+                logger.warning(
+                    "No Management API client for %s: %s", redact(endpoint), redact(error)
+                )
                 clients[endpoint] = None
                 errors[endpoint] = error
             client = clients[endpoint]

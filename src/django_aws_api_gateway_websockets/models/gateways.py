@@ -118,6 +118,15 @@ class ApiGateway(models.Model):
         help_text="The secret before the last rotation, accepted for a window after it.",
     )
     secret_rotated_at = models.DateTimeField(null=True, blank=True, default=None, editable=False)
+    # Ours: written before the API is created and tagged on it, so that an API whose creation
+    # was interrupted (a killed run, a retried request) is found and adopted by the next run.
+    provisioning_token = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Identifies the API created for this row (provisioning tags it with it).",
+    )
 
     class Meta:
         indexes = [

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
 
 from .. import aws
+from ..redaction import REDACTED, redact
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
@@ -27,8 +28,6 @@ Action = Literal["create", "update", "delete"]
 Event = Literal["start", "done", "failed"]
 Progress = Callable[[Event, "Change"], None]
 
-#: Shown instead of the gateway secret wherever a value could contain it.
-REDACTED = "***"
 #: The longest AWS error message repeated in our own messages.
 _MAX_REASON = 300
 
@@ -151,6 +150,7 @@ class Run:
     # -- messages ------------------------------------------------------------------------------
 
     def redact(self, text: str) -> str:
+        text = redact(text)
         for secret in (self.gateway.secret, self.gateway.previous_secret):
             if secret:
                 text = text.replace(secret, REDACTED)
