@@ -11,6 +11,7 @@ from tests.testapp.views import (
     PinnedView,
     QuietView,
     RoomPageView,
+    SlowConnectView,
 )
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("ws-hook/<slug:route>", HookView.as_view()),
     path("ws-quiet/<slug:route>", QuietView.as_view()),
     path("ws-pinned/<slug:route>", PinnedView.as_view()),
+    path("ws-slow/<slug:route>", SlowConnectView.as_view()),
     path("ws-token/", WebSocketTokenView.as_view(), name="websocket_token"),
     path("room/", RoomPageView.as_view(), name="room"),
 ]

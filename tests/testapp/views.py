@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -90,3 +91,16 @@ class AppPageView(AppChannelWebSocketMixin, TemplateView):
 class AppPageOverrideView(AppChannelWebSocketMixin, TemplateView):
     template_name = "testapp/room.html"
     app_channel_override = "public_blog"
+
+
+#: Closed: SlowConnectView's ``$connect`` waits (at most 30 s) until a test opens it.
+CONNECT_GATE = threading.Event()
+
+
+class SlowConnectView(ChatView):
+    """A ``$connect`` slower than the gateway's integration timeout: it records the session
+    only once :data:`CONNECT_GATE` opens (a test decides when Django "finishes")."""
+
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        CONNECT_GATE.wait(timeout=30)
+        return super().connect(request, *args, **kwargs)

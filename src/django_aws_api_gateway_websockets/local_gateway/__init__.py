@@ -6,7 +6,8 @@ boto3's ``apigatewaymanagementapi`` client work unchanged. Run it with
 ``python manage.py runwsgateway`` or ``python -m django_aws_api_gateway_websockets.local_gateway``;
 use it in tests through the ``local_gateway`` pytest fixture.
 
-Modules: :mod:`.server` (the WebSocket server, on :mod:`.hub`, its gateways and connections),
+Modules: :mod:`.server` (the WebSocket server, on :mod:`.hub`, its gateways and connections,
+and :mod:`.disconnects`, which sends ``$disconnect``),
 :mod:`.connection` (one client socket), :mod:`.integration` (the ``HTTP_PROXY`` calls to
 Django) and :mod:`.context` (what their header mappings read), :mod:`.management_api`,
 :mod:`.routing` (route selection), :mod:`.config` (what is served, from ``routes.py``),

@@ -34,7 +34,8 @@ class Event:
     """One thing the gateway did, kept in :attr:`ConnectionHub.events` (for tests and logs).
 
     ``kind`` is ``connect``, ``message``, ``disconnect`` (integration calls; ``status`` is the
-    backend's, 0 when it was unreachable or timed out, ``detail`` the outcome), ``closed``
+    backend's, 0 when it was unreachable or timed out, ``detail`` the outcome), ``abandoned``
+    (the late answer to a ``$connect`` that timed out; its ``$disconnect`` follows), ``closed``
     (``status`` is the close code) or ``refused`` (a handshake refused before ``$connect``).
     """
 

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -63,6 +63,10 @@ _NOT_FORWARDED = frozenset(
 )
 
 Outcome = Literal["ok", "timeout", "unreachable"]
+
+#: Receives the request of a ``$connect`` the gateway stopped waiting for (see
+#: :meth:`HttpProxyIntegration.call`); the task ends with Django's late answer.
+Abandon = Callable[["asyncio.Task[BackendResult]"], None]
 
 
 @dataclass(frozen=True)
@@ -157,9 +161,15 @@ class HttpProxyIntegration:
         limits: Limits,
         *,
         client_headers: CIMultiDictProxy[str] | None = None,
+        abandon: Abandon | None = None,
     ) -> BackendResult:
         """POST ``body`` to the route's integration as ``HTTP_PROXY`` does. ``client_headers``
-        (the handshake's, on ``$connect`` only) are forwarded with the query string."""
+        (the handshake's, on ``$connect`` only) are forwarded with the query string.
+
+        Past the integration timeout the result is ``timeout``. Without ``abandon`` the request
+        is cancelled then; with it, the request goes on for up to
+        ``limits.abandoned_connect_wait`` seconds more (Django, unaware, may still act on it)
+        and ``abandon`` receives it. It keeps its backend slot until it ends."""
         headers = self.headers(route, context, client_headers)
         url = route.uri
         if client_headers is not None and context.query:
@@ -168,10 +178,28 @@ class HttpProxyIntegration:
         if timeout is None:
             timeout = route.timeout
         slots = self._slots_for(limits.backend_concurrency)
-        if slots is None:
-            return await self._post(url, headers, body, timeout)
-        async with slots:
-            return await self._post(url, headers, body, timeout)
+        if slots is not None:
+            await slots.acquire()
+        if abandon is None:
+            try:
+                return await self._post(url, headers, body, timeout)
+            finally:
+                if slots is not None:
+                    slots.release()
+        request = asyncio.ensure_future(
+            self._post(url, headers, body, timeout + limits.abandoned_connect_wait)
+        )
+        if slots is not None:
+            request.add_done_callback(lambda _: slots.release())
+        try:
+            done, _ = await asyncio.wait({request}, timeout=timeout)
+        except asyncio.CancelledError:
+            request.cancel()
+            raise
+        if done:
+            return request.result()
+        abandon(request)
+        return BackendResult("timeout", duration=timeout)
 
     def _slots_for(self, size: int) -> asyncio.Semaphore | None:
         if not size:

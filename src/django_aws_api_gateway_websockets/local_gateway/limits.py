@@ -44,6 +44,9 @@ class Limits:
     #: Integration requests in flight at once (0: no limit). A single-threaded backend, or
     #: an in-memory SQLite test database, may want 1. AWS has no such limit.
     backend_concurrency: int = 0
+    #: After answering a slow ``$connect`` with 504, how long the gateway still waits for
+    #: Django's answer before sending that connection's ``$disconnect`` anyway.
+    abandoned_connect_wait: float = 30.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -4,7 +4,8 @@ Browsers connect to ``ws://host:port/<api_id>/<stage>``; every ``$connect``, mes
 ``$disconnect`` becomes an HTTP POST to the route's integration URI (``HTTP_PROXY``, see
 :mod:`.integration`), with the headers API Gateway sends. The same server answers the
 Management API (``@connections``, see :mod:`.management_api`), which reaches the connections
-through the public methods of :class:`~.hub.ConnectionHub`, the server's base. Nothing here
+through the public methods of :class:`~.hub.ConnectionHub`, the server's base (by way of
+:class:`~.disconnects.DisconnectingHub`, which sends ``$disconnect``). Nothing here
 imports Django: the configuration arrives as :class:`~.config.GatewaySpec` objects.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Iterable
@@ -24,8 +26,9 @@ from ..redaction import redact_loggers
 from .config import GatewaySpec
 from .connection import Connection
 from .context import RequestContext
+from .disconnects import DisconnectingHub
 from .frames import FrameLimitedWebSocketResponse
-from .hub import ConnectionHub, Event
+from .hub import Event
 from .ids import new_request_id
 from .integration import (
     FORBIDDEN,
@@ -51,7 +54,7 @@ _AIOHTTP_LOGGERS = (
 )
 
 
-class LocalGateway(ConnectionHub):
+class LocalGateway(DisconnectingHub):
     """The server. Use :meth:`start` and :meth:`stop` inside an event loop (or the
     thread runner in :mod:`.runner`).
 
@@ -259,7 +262,12 @@ class LocalGateway(ConnectionHub):
                 query=request.query_string,
             )
             result = await self.integration.call(
-                route, context, b"", self.limits, client_headers=request.headers
+                route,
+                context,
+                b"",
+                self.limits,
+                client_headers=request.headers,
+                abandon=functools.partial(self._abandoned_connect, context),
             )
             self._record(Event.integration("connect", connection_id, "$connect", result))
             refusal = connect_refusal(result)
@@ -372,25 +380,3 @@ class LocalGateway(ConnectionHub):
         self._record(Event("closed", connection.connection_id, status=int(code or 1006)))
         self._spawn(self._disconnect(connection))
         connection.finished.set()
-
-    async def _disconnect(self, connection: Connection) -> None:
-        route = connection.gateway.routes.get("$disconnect")
-        if route is None:
-            return
-        context = self._context_of(connection, "DISCONNECT", "$disconnect", new_request_id())
-        try:
-            result = await self.integration.call(route, context, b"", self.limits)
-        except asyncio.CancelledError:
-            self.failed_disconnects.add(connection.connection_id)
-            raise
-        self._record(
-            Event.integration("disconnect", connection.connection_id, "$disconnect", result)
-        )
-        if not result.accepted:
-            logger.warning(
-                "$disconnect for %s was not accepted (%s %s)",
-                connection.connection_id,
-                result.outcome,
-                result.status,
-            )
-            self.failed_disconnects.add(connection.connection_id)

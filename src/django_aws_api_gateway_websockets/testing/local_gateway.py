@@ -118,7 +118,7 @@ class LocalGatewayFixture(LocalGatewayService):
         timeout: float = 10.0,
     ) -> list[Event]:
         """Wait for ``count`` events of ``kind`` (``connect``, ``message``, ``disconnect``,
-        ``closed``, ``refused``), for ``connection_id`` when given; returns them."""
+        ``abandoned``, ``closed``, ``refused``), for ``connection_id`` when given; returns them."""
 
         def matching(gateway: LocalGateway) -> list[Event]:
             return [
