@@ -27,6 +27,15 @@ from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketToken
 FAST = Limits(integration_timeout=2.0, close_timeout=1.0)
 
 
+class StubServer(ThreadingHTTPServer):
+    """The stub backend's HTTP server. socketserver's default backlog (5) overflows when the
+    gateway posts many requests at once on a loaded machine, and a refused SYN is retried only
+    a second or more later: a margin no integration timeout of a test should depend on."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass
 class Recorded:
     method: str
@@ -109,8 +118,7 @@ def stub_backend() -> Iterator[StubBackend]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = StubServer(("127.0.0.1", 0), Handler)
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
