@@ -55,7 +55,8 @@ class Process:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.load_settings",
             "DATABASE_URL": self.database_url,
-            "PYTHONPATH": str(ROOT),
+            # This checkout's package, whatever the virtualenv has installed.
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
             **self.env,
         }
         log = (self.log_dir / f"{self.name}-{self.starts}.log").open("wb")
@@ -124,8 +125,6 @@ def local_gateway(
             f"http://127.0.0.1:{backend_port}",
             "--connections-per-second",
             "0",
-            "--backend-concurrency",
-            "8",
             *extra,
         ],
         port,

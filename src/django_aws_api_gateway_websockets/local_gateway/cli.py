@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from .limits import Limits
 
 DEFAULTS = Limits()
+_DEFAULT = "(default %(default)s)"
 
 
 class Writer(Protocol):
@@ -46,11 +47,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--forwarded-proto", default="http", help="X-Forwarded-Proto sent to Django"
     )
     limits = parser.add_argument_group("limits (API Gateway's defaults)")
-    limits.add_argument("--max-frame-bytes", type=int, default=DEFAULTS.max_frame_bytes)
-    limits.add_argument("--max-message-bytes", type=int, default=DEFAULTS.max_message_bytes)
-    limits.add_argument("--idle-timeout", type=float, default=DEFAULTS.idle_timeout, help="seconds")
     limits.add_argument(
-        "--max-connection-age", type=float, default=DEFAULTS.max_connection_age, help="seconds"
+        "--max-frame-bytes", type=int, default=DEFAULTS.max_frame_bytes, help=_DEFAULT
+    )
+    limits.add_argument(
+        "--max-message-bytes", type=int, default=DEFAULTS.max_message_bytes, help=_DEFAULT
+    )
+    limits.add_argument(
+        "--idle-timeout", type=float, default=DEFAULTS.idle_timeout, help=f"seconds {_DEFAULT}"
+    )
+    limits.add_argument(
+        "--max-connection-age",
+        type=float,
+        default=DEFAULTS.max_connection_age,
+        help=f"seconds {_DEFAULT}",
     )
     limits.add_argument(
         "--integration-timeout",
@@ -59,21 +69,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds (default: each integration's own, 29)",
     )
     limits.add_argument(
-        "--connections-per-second", type=int, default=DEFAULTS.connections_per_second
+        "--connections-per-second",
+        type=int,
+        default=DEFAULTS.connections_per_second,
+        help=f"more new connections in a second get 429 {_DEFAULT}",
     )
     limits.add_argument(
         "--management-rate",
         type=int,
         default=DEFAULTS.management_requests_per_second,
-        help="Management API calls per second (0: no limit)",
+        help=f"Management API calls per second (0: no limit) {_DEFAULT}",
     )
     limits.add_argument(
         "--latency-ms",
         type=float,
         default=DEFAULTS.management_latency_ms,
-        help="delay added to every Management API call",
+        help=f"delay added to every Management API call {_DEFAULT}",
     )
-    limits.add_argument("--max-post-bytes", type=int, default=DEFAULTS.max_post_bytes)
+    limits.add_argument(
+        "--max-post-bytes", type=int, default=DEFAULTS.max_post_bytes, help=_DEFAULT
+    )
     parser.add_argument(
         "--virtual-connections",
         type=int,
@@ -86,7 +101,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend-concurrency",
         type=int,
         default=DEFAULTS.backend_concurrency,
-        help="integration requests in flight at once (0: no limit)",
+        help="integration requests in flight at once; the others wait their turn (not AWS's: "
+        "Django's development server refuses a burst beyond its listen backlog of 10; 1 for "
+        f"a single-threaded backend, 0: no limit) {_DEFAULT}",
     )
 
 

@@ -41,9 +41,12 @@ class Limits:
     max_client_buffer_bytes: int = 1024 * KIB
     #: How long a closing handshake may take before the socket is dropped.
     close_timeout: float = 5.0
-    #: Integration requests in flight at once (0: no limit). A single-threaded backend, or
-    #: an in-memory SQLite test database, may want 1. AWS has no such limit.
-    backend_concurrency: int = 0
+    #: Integration requests in flight at once (0: no limit); the others wait their turn, and
+    #: the integration timeout starts when one's turn comes. AWS has no such limit, but
+    #: Django's development server has a listen backlog of 10: a burst of more requests gets
+    #: refused connections (``Internal server error`` frames). A single-threaded backend, or
+    #: an in-memory SQLite test database, wants 1; gunicorn with many workers may want more.
+    backend_concurrency: int = 8
     #: After answering a slow ``$connect`` with 504, how long the gateway still waits for
     #: Django's answer before sending that connection's ``$disconnect`` anyway.
     abandoned_connect_wait: float = 30.0

@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from ..models import ApiGateway
 
 
-#: Integration requests in flight at once in tests: the live server is Django's development
-#: server, a thread (and a database connection) per request, with a listen backlog of 10.
-TEST_BACKEND_CONCURRENCY = 8
+#: Integration requests in flight at once in tests: the local gateway's default, made for
+#: Django's development server (the live server), a thread (and a database connection) per
+#: request, with a listen backlog of 10.
+TEST_BACKEND_CONCURRENCY = Limits().backend_concurrency
 
 
 def default_test_limits() -> Limits:
@@ -42,7 +43,7 @@ def default_test_limits() -> Limits:
     in_memory = connection.vendor == "sqlite" and bool(
         connection.is_in_memory_db()  # type: ignore[attr-defined]
     )
-    return Limits(backend_concurrency=1 if in_memory else TEST_BACKEND_CONCURRENCY)
+    return Limits(backend_concurrency=1) if in_memory else Limits()
 
 
 class LocalGatewayFixture(LocalGatewayService):
