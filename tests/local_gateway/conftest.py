@@ -23,8 +23,16 @@ from django_aws_api_gateway_websockets.local_gateway import (
 )
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketToken
 
-#: Small limits so that every failure test runs in well under a second.
-FAST = Limits(integration_timeout=2.0, close_timeout=1.0)
+#: Small limits so that every failure test runs in well under a second. The integration timeout
+#: is not one of them: a test that wants a timeout holds its backend (see ``held``) and sets a
+#: short one; on a loaded machine a short one would also catch answers that are merely late.
+FAST = Limits(integration_timeout=10.0, close_timeout=1.0)
+
+
+def held(gate: threading.Event) -> tuple[int, str, dict[str, str], float]:
+    """A stub behaviour's answer that comes only once ``gate`` is set (at most 30 s)."""
+    gate.wait(30)
+    return 200, "{}", {}, 0.0
 
 
 class StubServer(ThreadingHTTPServer):

@@ -77,6 +77,7 @@ def test_an_abandoned_connect_is_followed_by_its_disconnect(local_gateway, slow_
     connection_id = refused_with_504(local_gateway, slow_gateway, browser)
     # Django has not answered yet: the gateway must not send $disconnect before it has.
     assert [e for e in local_gateway.events() if e.kind == "disconnect"] == []
+    local_gateway.set_limits(integration_timeout=30)  # what follows may be slow, not late
     CONNECT_GATE.set()
     (late,) = local_gateway.wait_for_event("abandoned", connection_id)
     assert (late.detail, late.status) == ("ok", 200)  # Django accepted, 0.3 s too late
@@ -109,10 +110,10 @@ def test_reconcile_marks_the_row_of_a_connection_the_gateway_never_opened(
     local_gateway, slow_gateway, browser
 ):
     """The AWS case: no ``$disconnect`` after Django's late answer. Here the gateway waits no
-    longer than the timeout (``abandoned_connect_wait=0``), so its ``$disconnect`` reaches
+    longer than the timeout (``abandoned_connect_wait`` 0.05 s), so its ``$disconnect`` reaches
     Django before the row exists and changes nothing, as if none had been sent."""
     local_gateway.serve(slow_gateway)
-    local_gateway.set_limits(integration_timeout=0.3, abandoned_connect_wait=0)
+    local_gateway.set_limits(integration_timeout=0.3, abandoned_connect_wait=0.05)
     connection_id = refused_with_504(local_gateway, slow_gateway, browser)
     local_gateway.wait_for_event("disconnect", connection_id)  # too early: no row yet
     assert not WebSocketSession.objects.filter(connection_id=connection_id).exists()
