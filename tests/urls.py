@@ -3,6 +3,7 @@ from django.urls import path
 
 from django_aws_api_gateway_websockets.views import WebSocketTokenView
 from tests.testapp.views import (
+    AllOfTwoView,
     BareView,
     ChatView,
     GuardedView,
@@ -24,6 +25,7 @@ urlpatterns = [
     path("ws-quiet/<slug:route>", QuietView.as_view()),
     path("ws-pinned/<slug:route>", PinnedView.as_view()),
     path("ws-slow/<slug:route>", SlowConnectView.as_view()),
+    path("ws-all-of-two/<slug:route>", AllOfTwoView.as_view()),
     path("ws-token/", WebSocketTokenView.as_view(), name="websocket_token"),
     path("room/", RoomPageView.as_view(), name="room"),
 ]

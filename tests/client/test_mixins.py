@@ -119,3 +119,13 @@ def test_app_channel_override_replaces_only_the_channel() -> None:
 )
 def test_app_channel_name(module, channel) -> None:
     assert app_channel_name(module) == channel
+
+
+def test_app_channel_override_reaches_the_rendered_page() -> None:
+    """The override, through the view as a browser gets it: the page's channel and URL."""
+    route("testapp", domain_name="ws.example.com")
+    response = AppPageOverrideView.as_view()(RequestFactory().get("/app/"))
+    html = response.render().content.decode()
+    assert 'channel: "public_blog"' in html
+    assert 'url: "wss://ws.example.com/?channel=public_blog"' in html
+    assert "channel=testapp" not in html

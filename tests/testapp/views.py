@@ -104,3 +104,9 @@ class SlowConnectView(ChatView):
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         CONNECT_GATE.wait(timeout=30)
         return super().connect(request, *args, **kwargs)
+
+
+class AllOfTwoView(ChatView):
+    """Two permissions, both required: a user holding one of them is refused."""
+
+    all_permissions_required = ["auth.change_user", "auth.delete_user"]
