@@ -12,10 +12,14 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from ..redaction import redact_loggers
+
 #: The audit logger's name: the ``admin`` package's, whichever of its modules writes.
 AUDIT_LOGGER = "django_aws_api_gateway_websockets.admin"
 
 logger = logging.getLogger(AUDIT_LOGGER)
+# The actions' failures are logged here with their traceback, which may quote a URL.
+redact_loggers(AUDIT_LOGGER)
 
 
 def _admin_user(request: HttpRequest) -> str:

@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import conf
 from ..models import WebSocketSession
+from ..redaction import redact, redact_loggers
 from ..wire import SECRET_HEADER, is_connection_id
 from . import gateway_auth
 from .base import API_ID_HEADER
@@ -45,6 +46,8 @@ from .responses import (
 )
 
 logger = logging.getLogger(__package__)  # django_aws_api_gateway_websockets.views
+# An exception raised while handling $connect may quote the URL, and its ws_token.
+redact_loggers(logger.name)
 
 #: An API id as API Gateway issues them; anything else is refused before any query.
 API_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -131,7 +134,7 @@ class WebSocketView(ConnectChecks):
         except Exception as error:
             logger.exception("Unexpected WebSocket exception in %s", type(self).__name__)
             if self.SEND_EXCEPTION_MAIL:
-                mail_admins("Unexpected Websocket Exception", str(error), fail_silently=True)
+                mail_admins("Unexpected Websocket Exception", redact(error), fail_silently=True)
             raise
         return response if response is not None else JsonResponse({})
 
