@@ -134,7 +134,12 @@ class WebSocketView(ConnectChecks):
         except Exception as error:
             logger.exception("Unexpected WebSocket exception in %s", type(self).__name__)
             if self.SEND_EXCEPTION_MAIL:
-                mail_admins("Unexpected Websocket Exception", redact(error), fail_silently=True)
+                # Not fail_silently=True: Django 6.1 deprecates it. A mail that cannot be sent
+                # must not hide the handler's exception.
+                try:
+                    mail_admins("Unexpected Websocket Exception", redact(error))
+                except Exception:
+                    logger.warning("could not mail the admins", exc_info=True)
             raise
         return response if response is not None else JsonResponse({})
 
