@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,15 +67,16 @@ class Limits:
 
 
 class RateWindow:
-    """At most ``limit`` events in any second (0: unlimited)."""
+    """At most ``limit`` events in any second (0: unlimited), by ``clock`` (seconds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._times: deque[float] = deque()
+        self._clock = clock
 
     def admit(self, limit: int) -> bool:
         if not limit:
             return True
-        now = time.monotonic()
+        now = self._clock()
         while self._times and now - self._times[0] >= 1.0:
             self._times.popleft()
         if len(self._times) >= limit:
