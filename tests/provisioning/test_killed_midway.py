@@ -25,33 +25,19 @@ from django_aws_api_gateway_websockets import provisioning
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
 from django_aws_api_gateway_websockets.views import gateway_auth
 from django_aws_api_gateway_websockets.wire import SECRET_HEADER
-from tests.support.moto_aws import fail_on_call, inventory, plain_client, use_client_factory
+from tests.support.moto_aws import (
+    Killed,
+    fail_on_call,
+    inventory,
+    kill_after_call,
+    plain_client,
+    use_client_factory,
+)
 
 BASE = "https://www.example.com/ws/"
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
 
 pytestmark = pytest.mark.django_db
-
-
-class Killed(BaseException):
-    """The process died here."""
-
-
-def kill_after(operation: str, nth: int = 1) -> Any:
-    """An ``on_client`` hook: the ``nth`` ``operation`` reaches AWS, then the process dies."""
-    calls = {"n": 0}
-
-    def hook(client: Any) -> None:
-        service = client.meta.service_model.service_name
-
-        def after_call(**_: Any) -> None:
-            calls["n"] += 1
-            if calls["n"] == nth:
-                raise Killed(operation)
-
-        client.meta.events.register(f"after-call.{service}.{operation}", after_call)
-
-    return hook
 
 
 def fresh(row: ApiGateway) -> ApiGateway:
@@ -74,7 +60,7 @@ def test_killed_after_create_domain_name(moto_aws: Any, monkeypatch: pytest.Monk
         certificate_arn=CERTIFICATE,
         hosted_zone_id=zone["HostedZone"]["Id"].rsplit("/", 1)[-1],
     )
-    use_client_factory(monkeypatch, on_client=kill_after("CreateDomainName"))
+    use_client_factory(monkeypatch, on_client=kill_after_call("CreateDomainName"))
     with pytest.raises(Killed):
         provisioning.apply(row)
     assert [d["DomainName"] for d in moto_aws.get_domain_names()["Items"]] == ["ws.example.com"]
@@ -99,7 +85,7 @@ def test_secret_rotation_killed_part_way(moto_aws: Any, monkeypatch: pytest.Monk
     use_client_factory(monkeypatch)
     provisioning.apply(row)
     old = fresh(row).secret
-    use_client_factory(monkeypatch, on_client=kill_after("UpdateIntegration"))
+    use_client_factory(monkeypatch, on_client=kill_after_call("UpdateIntegration"))
     with pytest.raises(Killed):
         provisioning.rotate_secret(fresh(row))
     row = fresh(row)

@@ -221,24 +221,48 @@ def use_client_factory(
     return made
 
 
-def fail_on_call(operation: str, nth: int = 1, code: str = "TooManyRequestsException") -> Any:
-    """An ``on_client`` hook making the ``nth`` call of ``operation`` (e.g. ``CreateRoute``)
-    fail with ``code``, as AWS would, before the request leaves the client."""
+def _on_nth_call(when: str, operation: str, nth: int, act: Callable[[], None]) -> Any:
+    """An ``on_client`` hook running ``act`` at the ``nth`` call of ``operation``, ``before``
+    it leaves the client or ``after`` AWS answered it (botocore's ``before-call`` and
+    ``after-call`` events)."""
     calls = {"n": 0}
 
     def hook(client: Any) -> None:
         service = client.meta.service_model.service_name
 
-        def before_call(**_: Any) -> None:
+        def on_call(**_: Any) -> None:
             calls["n"] += 1
             if calls["n"] == nth:
-                raise ClientError(
-                    {"Error": {"Code": code, "Message": "Injected failure"}}, operation
-                )
+                act()
 
-        client.meta.events.register(f"before-call.{service}.{operation}", before_call)
+        client.meta.events.register(f"{when}-call.{service}.{operation}", on_call)
 
     return hook
+
+
+def fail_on_call(operation: str, nth: int = 1, code: str = "TooManyRequestsException") -> Any:
+    """An ``on_client`` hook making the ``nth`` call of ``operation`` (e.g. ``CreateRoute``)
+    fail with ``code``, as AWS would, before the request leaves the client."""
+
+    def fail() -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "Injected failure"}}, operation)
+
+    return _on_nth_call("before", operation, nth, fail)
+
+
+class Killed(BaseException):
+    """The process died here: a BaseException, which no ``except Exception`` of the package
+    catches, so nothing runs after the call (see :func:`kill_after_call`)."""
+
+
+def kill_after_call(operation: str, nth: int = 1) -> Any:
+    """An ``on_client`` hook: the ``nth`` ``operation`` reaches AWS and is done, then the
+    process "dies" (:class:`Killed` is raised where the answer would be read)."""
+
+    def die() -> None:
+        raise Killed(operation)
+
+    return _on_nth_call("after", operation, nth, die)
 
 
 # -- what exists -----------------------------------------------------------------------------------
