@@ -72,6 +72,10 @@ def lobby() -> list[str]:
     )
 
 
+def flat(lists: list[list[str]]) -> list[str]:
+    return [item for items in lists for item in items]
+
+
 def recipients_of(jobs: list[RangeBroadcast]) -> list[list[str]]:
     base = WebSocketSession.objects.all()
     return [
@@ -86,7 +90,7 @@ def test_plan_splits_by_ranges_with_one_query_per_chunk(lobby) -> None:
     with query_budget(4):  # 3 chunks of 10: three boundary queries and the last maximum
         jobs = plan(sessions, '{"n": 1}', 10)
     assert [len(ids) for ids in recipients_of(jobs)] == [10, 10, 7]
-    assert sorted(sum(recipients_of(jobs), [])) == lobby  # every recipient once
+    assert sorted(flat(recipients_of(jobs))) == lobby  # every recipient once
     assert all(job.filters == (("channel_name", "exact", "lobby"),) for job in jobs)
     assert [job.after_pk for job in jobs][1:] == [job.last_pk for job in jobs][:-1]
     assert jobs[0].after_pk is None
@@ -103,8 +107,10 @@ def test_exact_multiple_and_empty(lobby) -> None:
 def test_rows_connected_later_are_not_in_the_broadcast(lobby) -> None:
     jobs = plan(WebSocketSession.objects.filter(channel_name="lobby"), "1", 100)
     gateway = ApiGateway.objects.get()
-    WebSocketSession.objects.create(connection_id="late=", api_gateway=gateway, channel_name="lobby")
-    assert "late=" not in sum(recipients_of(jobs), [])
+    WebSocketSession.objects.create(
+        connection_id="late=", api_gateway=gateway, channel_name="lobby"
+    )
+    assert "late=" not in flat(recipients_of(jobs))
 
 
 def test_filters_it_cannot_describe_become_chunks_of_primary_keys(lobby) -> None:
@@ -117,7 +123,7 @@ def test_filters_it_cannot_describe_become_chunks_of_primary_keys(lobby) -> None
         assert describe(sessions) is None
         jobs = plan(sessions, "1", 2)
         assert [job.filters[0][:2] for job in jobs] == [("pk", "in"), ("pk", "in")]
-        assert sum(recipients_of(jobs), []) == lobby[:3]
+        assert flat(recipients_of(jobs)) == lobby[:3]
     # A related manager's filter is the row's own foreign key: ranges.
     assert describe(user.websocket_sessions.all()) == (("user_id", "exact", user.pk),)
     assert describe(WebSocketSession.objects.exclude(channel_name="x")) is None
@@ -152,7 +158,7 @@ def test_a_retried_chunk_posts_at_least_once_and_marks_gone_once(lobby) -> None:
     ],
 )
 def test_malformed_jobs_are_a_value_error(lobby, job) -> None:
-    with capture_messages() as outbox, pytest.raises(ValueError, match="[Bb]roadcast range"):
+    with capture_messages() as outbox, pytest.raises(ValueError, match=r"[Bb]roadcast range"):
         deliver_range(WebSocketSession.objects.all(), job)
     assert outbox.messages == []
 
@@ -172,16 +178,17 @@ def test_send_message_later_enqueues_on_commit(lobby, django_capture_on_commit_c
 
 @override_settings(WEBSOCKETS={"broadcast_dispatcher": DISPATCHER})
 def test_nothing_is_enqueued_for_a_rolled_back_write(lobby, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            WebSocketSession.objects.filter(channel_name="lobby").send_message_later({"x": 1})
-            raise RuntimeError("the write failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        WebSocketSession.objects.filter(channel_name="lobby").send_message_later({"x": 1})
+        raise RuntimeError("the write failed")
     assert callbacks == [] and QUEUE == []
 
 
-@override_settings(
-    WEBSOCKETS={"broadcast_dispatcher": DISPATCHER, "broadcast_on_commit": False}
-)
+@override_settings(WEBSOCKETS={"broadcast_dispatcher": DISPATCHER, "broadcast_on_commit": False})
 def test_on_commit_can_be_turned_off(lobby) -> None:
     assert conf.broadcast_on_commit is False
     assert WebSocketSession.objects.send_message_later(1) == ["task-1"]
