@@ -4,7 +4,8 @@
 task (``messaging.tasks.enqueue``) splits the broadcast into chunks of ``broadcast_chunk_size``
 primary keys, one task each; W ``db_worker`` processes (django-tasks-db, PostgreSQL) run them and
 post through the lean transport to the local gateway in its benchmark mode (``--virtual-
-connections``: sessions registered without sockets, ``--latency-ms`` on every @connections call).
+connections``: sessions registered without sockets, ``--latency-ms`` on every @connections call;
+each N has its own channel of N sessions, as in fanout.py).
 
 Reported per W: the wall time from the enqueue to the last chunk finished, posts/s, the workers'
 CPU per post (summed over the fleet), and each worker's peak RSS (``VmHWM``), measured for two N
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import BENCH, ROOT, ensure_database, machine, setup_django
-from fanout import PYTHON, Target
+from fanout import PYTHON, channel, virtual_gateway
 
 DEFAULT_DATABASE_URL = "postgresql://wsuser:wspass@127.0.0.1:54329/wsbench_fleet"
 #: API Gateway's default throttle quota per account and Region, shared by the @connections
@@ -68,7 +69,7 @@ def start_workers(count: int, env: dict[str, str]) -> list[subprocess.Popen[byte
     ]
 
 
-def run(n: int, workers: int, args: argparse.Namespace, gateway_id: int) -> dict[str, Any]:
+def run(n: int, workers: int, args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connections
     from django.test import override_settings
     from django_tasks_db.models import DBTaskResult
@@ -84,7 +85,7 @@ def run(n: int, workers: int, args: argparse.Namespace, gateway_id: int) -> dict
     fleet = start_workers(workers, env)
     time.sleep(3)  # the workers import Django and start polling
     cpu_before = sum(proc_cpu(p.pid) for p in fleet)
-    sessions = WebSocketSession.objects.filter(api_gateway_id=gateway_id, channel_name=f"n{n}")
+    sessions = WebSocketSession.objects.filter(channel_name=channel(n))
     settings = {"broadcast_dispatcher": DISPATCHER, "broadcast_chunk_size": args.chunk}
     started = time.perf_counter()
     with override_settings(WEBSOCKETS=settings):
@@ -122,40 +123,16 @@ def main() -> None:
     os.environ["BENCH_DATABASE_URL"] = args.database_url
     ensure_database(args.database_url)
     setup_django("bench_site.fleet_settings")
-    from django.core.management import call_command
-
-    from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
-
-    call_command("migrate", verbosity=0)
-    ApiGateway.objects.filter(api_name="fanout").delete()
-    gateway = ApiGateway.objects.create(api_name="fanout", api_id="fanout0001")
-    target = Target("local", args.latency_ms, max(sizes))
-    started_load = os.getloadavg()[0]
     rows = []
-    try:
-        deadline = time.monotonic() + 300
-        while WebSocketSession.objects.filter(api_gateway=gateway).count() < max(sizes):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the local gateway did not register its connections")
-            time.sleep(0.5)
-        pks = list(
-            WebSocketSession.objects.filter(api_gateway=gateway)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        for n in sizes:  # channel nN: the first N connections
-            WebSocketSession.objects.filter(pk__in=pks[:n]).update(channel_name=f"n{n}")
+    with virtual_gateway("local", args.latency_ms, sizes) as target:
+        started_load = os.getloadavg()[0]
+        for n in sizes:
             for w in counts if n == max(sizes) else counts[:1]:
                 gateway_cpu = target.cpu_seconds()
-                row = run(n, w, args, gateway.pk)
+                row = run(n, w, args)
                 row["gateway_us_per_post"] = (target.cpu_seconds() - gateway_cpu) / n * 1e6
                 rows.append(row)
                 print(f"  done: N={n} W={w}: {row['seconds']:.1f} s", file=sys.stderr, flush=True)
-            WebSocketSession.objects.filter(pk__in=pks[:n]).update(channel_name="")
-    finally:
-        target.stop()
-        WebSocketSession.objects.filter(api_gateway=gateway).delete()
-        ApiGateway.objects.filter(pk=gateway.pk).delete()
     report(args, rows, started_load)
 
 
