@@ -42,16 +42,11 @@ recording = RangeDispatcher(record)
 DISPATCHER = "tests.test_broadcast_ranges.recording"
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue():
-    QUEUE.clear()
-    yield
-    QUEUE.clear()
-
-
 @pytest.fixture
 def lobby() -> list[str]:
-    """23 connected rows in "lobby", interleaved with other channels and closed rows."""
+    """27 connected rows in "lobby", interleaved with other channels and closed rows (and an
+    empty QUEUE)."""
+    QUEUE.clear()
     gateway = ApiGateway.objects.create(api_name="aws", api_id="awsid12345", stage_name="prod")
     rows = []
     for i in range(40):
