@@ -42,7 +42,10 @@ scripts/fetch-legacy-wheels.sh
 
 pg_url="$(scripts/postgres.sh start)"
 maria_url="$(scripts/mariadb.sh start)"
-trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true; scripts/mariadb.sh stop >/dev/null 2>&1 || true' EXIT
+# Redis (Debian's redis-server): the broker of the Celery worker tests.
+REDIS_URL="$(scripts/redis.sh start)"
+export REDIS_URL
+trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true; scripts/mariadb.sh stop >/dev/null 2>&1 || true; scripts/redis.sh stop >/dev/null 2>&1 || true' EXIT
 
 # Property-based tests run the "ci" profile (tests/conftest.py): 10,000 examples of the view
 # fuzzing per database, derandomised so a run is repeatable.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from urllib.parse import unquote, urlsplit
 
@@ -60,6 +61,12 @@ if django.VERSION >= (6, 1):
     ADMINS: list[str] | list[tuple[str, str]] = ["admin@example.com"]
 else:
     ADMINS = [("Admin", "admin@example.com")]
+
+# Broadcast chunks as tasks (tests/test_broadcast_tasks.py): django-tasks-db's database backend,
+# on django.tasks (Django 6.0+) or the django-tasks backport (5.2), when installed.
+if importlib.util.find_spec("django_tasks_db"):
+    INSTALLED_APPS += [*(["django_tasks"] if django.VERSION < (6, 0) else []), "django_tasks_db"]
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AWS_REGION_NAME = "us-east-1"
 AWS_ACCESS_KEY_ID = "testing"
