@@ -34,8 +34,8 @@ venv() {  # venv DIR PYTHON EXTRAS [PIP ARGS...]: create or update a virtualenv 
 # Debian's MariaDB server and the headers the mysqlclient driver (in the test extra) builds on.
 scripts/mariadb.sh install
 venv .venv "$python311" dev "Django>=5.2,<5.3"
-venv .venv-dj60 "$python312" test "Django>=6.0,<6.1"
-venv .venv-dj61 "$python313" test "Django>=6.1,<6.2"
+venv .venv-dj60 "$python312" test,docs "Django>=6.0,<6.1"
+venv .venv-dj61 "$python313" test,docs "Django>=6.1,<6.2"
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
 scripts/chromium.sh
 scripts/fetch-legacy-wheels.sh

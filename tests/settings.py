@@ -62,8 +62,9 @@ if django.VERSION >= (6, 1):
 else:
     ADMINS = [("Admin", "admin@example.com")]
 
-# Broadcast chunks as tasks (tests/test_broadcast_tasks.py): django-tasks-db's database backend,
-# on django.tasks (Django 6.0+) or the django-tasks backport (5.2), when installed.
+# Broadcast chunks as tasks (tests/messaging/test_broadcast_ranges.py): django-tasks-db's
+# database backend, on django.tasks (Django 6.0+) or the django-tasks backport (5.2), when
+# installed (the test extra installs them).
 if importlib.util.find_spec("django_tasks_db"):
     INSTALLED_APPS += [*(["django_tasks"] if django.VERSION < (6, 0) else []), "django_tasks_db"]
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -1,7 +1,7 @@
 """The ready broadcast tasks on real worker processes, each a separate process sharing the test
 database: django-tasks-db's ``db_worker`` (PostgreSQL) and a Celery worker with Redis
 (``REDIS_URL``, started by scripts/test.sh). Posts go over real sockets to the fake Management
-API (tests/fake_management_api.py), which verifies each signature and records every post.
+API (tests/support/fake_management_api.py), which verifies each signature and records every post.
 
 In each test a worker is killed (SIGKILL) while a chunk is in flight: the chunk runs again
 (Celery redelivers it; for the tasks framework ``tasks.requeue_stalled`` enqueues it), every
@@ -27,8 +27,9 @@ from django.test import override_settings
 
 from django_aws_api_gateway_websockets.messaging.ranges import RangeBroadcast, rows_of
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
-from tests.fake_management_api import FakeManagementAPI, Reply, running
-from tests.local_gateway.processes import ROOT, shareable_database_url
+from tests.support.fake_management_api import FakeManagementAPI, Reply, running
+from tests.support.paths import ROOT
+from tests.support.processes import shareable_database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -193,10 +194,10 @@ def test_celery_worker_killed_mid_chunk(database_url, workers, api, rows) -> Non
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()  # no message left from an earlier run
-    from tests.celery_app import app
+    from tests.support.celery_app import app
 
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
-    worker_args = ["celery", "-A", "tests.celery_app", "worker", "--pool=prefork"]
+    worker_args = ["celery", "-A", "tests.support.celery_app", "worker", "--pool=prefork"]
     worker_args += ["--concurrency=1", "--without-gossip", "--without-mingle", "-l", "INFO"]
     worker = workers(*worker_args, **env)
     dispatcher = "django_aws_api_gateway_websockets.messaging.celery.enqueue"

@@ -1,6 +1,6 @@
 """Broadcasts split by primary-key ranges (messaging/ranges.py): the plan, re-reading a chunk's
 rows, retries of a chunk, enqueue on commit, and the ready task modules run in-process. The
-same tasks on real worker processes are in tests/test_broadcast_workers.py."""
+same tasks on real worker processes are in tests/messaging/test_broadcast_workers.py."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from django_aws_api_gateway_websockets.messaging.ranges import (
 )
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
 from django_aws_api_gateway_websockets.testing import capture_messages
-from tests.budget import query_budget
+from tests.support.budget import query_budget
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,5 @@
-"""The Celery app of the broadcast worker tests (tests/test_broadcast_workers.py): Redis at
-``REDIS_URL`` as the broker, the package's broadcast task, Django's test settings."""
+"""The Celery app of the broadcast worker tests (tests/messaging/test_broadcast_workers.py):
+Redis at ``REDIS_URL`` as the broker, the package's broadcast task, Django's test settings."""
 
 from __future__ import annotations
 
