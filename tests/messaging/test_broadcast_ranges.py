@@ -39,7 +39,7 @@ def record(job: dict[str, Any]) -> str:
 
 
 recording = RangeDispatcher(record)
-DISPATCHER = "tests.test_broadcast_ranges.recording"
+DISPATCHER = "tests.messaging.test_broadcast_ranges.recording"
 
 
 @pytest.fixture
