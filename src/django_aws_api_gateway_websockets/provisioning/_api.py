@@ -48,7 +48,8 @@ def converge_api(run: Run, desired: Gateway) -> bool:
         if created is None:
             return False
         api_id = run.created_id(created, "ApiId", change)
-        run.record(api_id=api_id, api_endpoint=text(created, "ApiEndpoint"))
+        if api_id is not None:
+            run.record(api_id=api_id, api_endpoint=text(created, "ApiEndpoint"))
         return True
     diffs = diff("name", live.get("Name"), desired.name)
     diffs += diff("description", live.get("Description") or "", desired.description)

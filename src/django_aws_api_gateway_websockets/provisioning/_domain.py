@@ -85,8 +85,9 @@ def converge_domain(run: Run, desired: CustomDomain) -> None:
         tags = run.read("read domain name tags", lambda: run.api.get_tags(ResourceArn=arn))
         converge_tags(run, "domain name", name, arn, (tags or {}).get("Tags") or {}, desired.tags)
     target = _domain_config(live or {})
-    if live is not None and target.get("ApiGatewayDomainName") != gateway.api_gateway_domain_name:
-        run.record(api_gateway_domain_name=str(target.get("ApiGatewayDomainName") or ""))
+    target_name = str(target.get("ApiGatewayDomainName") or "")
+    if live is not None and target_name and target_name != gateway.api_gateway_domain_name:
+        run.record(api_gateway_domain_name=target_name)
     converge_mapping(run, desired, domain_exists=live is not None)
     if desired.hosted_zone_id:
         converge_dns(run, desired, target)
@@ -122,8 +123,9 @@ def converge_mapping(run: Run, desired: CustomDomain, domain_exists: bool) -> No
                 Stage=stage,
             ),
         )
-        if created is not None:
-            run.record(api_mapping_id=run.created_id(created, "ApiMappingId", change))
+        mapping_id = None if created is None else run.created_id(created, "ApiMappingId", change)
+        if mapping_id is not None:
+            run.record(api_mapping_id=mapping_id)
         return
     mapping_id = text(root, "ApiMappingId")
     if root.get("Stage") != stage:
