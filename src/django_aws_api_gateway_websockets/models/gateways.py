@@ -235,6 +235,10 @@ class ApiGatewayAdditionalRoute(models.Model):
     _PUSHED_FIELDS = ("api_gateway_id", "route_key", "integration_url")
     _loaded: tuple[Any, ...] | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded = self._pushed_values()  # as loaded (or as built, for a new row)
+
     def __str__(self) -> str:
         return self.name
 
@@ -248,10 +252,6 @@ class ApiGatewayAdditionalRoute(models.Model):
         self._loaded = self._pushed_values()
         if push:
             _provisioning().sync_additional_route(self)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._loaded = self._pushed_values()  # as loaded (or as built, for a new row)
 
     def _pushed_values(self) -> tuple[Any, ...]:
         return tuple(self.__dict__.get(name) for name in self._PUSHED_FIELDS)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.mail import mail_admins
+from django.db import DatabaseError
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
@@ -131,9 +132,18 @@ class WebSocketView(ConnectChecks):
         except Exception as error:
             logger.exception("Unexpected WebSocket exception in %s", type(self).__name__)
             if self.SEND_EXCEPTION_MAIL:
-                mail_admins("Unexpected Websocket Exception", str(error), fail_silently=True)
+                self._mail_admins(error)
             raise
         return response if response is not None else JsonResponse({})
+
+    @staticmethod
+    def _mail_admins(error: Exception) -> None:
+        """Mail the admins about ``error``; a failure to send is logged, never raised (instead
+        of ``fail_silently=True``, which Django 6.1 deprecates)."""
+        try:
+            mail_admins("Unexpected Websocket Exception", str(error))
+        except Exception:
+            logger.warning("Mailing the admins about a WebSocket exception failed", exc_info=True)
 
     # -- common checks ---------------------------------------------------------------------------
 
@@ -308,14 +318,19 @@ class WebSocketView(ConnectChecks):
     def change_channel(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase | None:
-        """Move this connection to ``body["channel"]`` (validated like ``?channel=``)."""
+        """Move this connection to ``body["channel"]`` (validated like ``?channel=``), in one
+        UPDATE of the channel alone, through ``save(update_fields=...)`` so that ``post_save``
+        fires as it did in the existing package."""
         channel = self.body.get("channel")
         if not self._valid_channel(channel):
             return bad_request(INVALID_CHANNEL)
         session = self.websocket_session
         assert session is not None
-        WebSocketSession.objects.filter(pk=session.pk).update(
-            channel_name=channel, updated_on=timezone.now()
-        )
         session.channel_name = channel
+        try:
+            session.save(update_fields=["channel_name", "updated_on"])
+        except DatabaseError:
+            if WebSocketSession.objects.filter(pk=session.pk).exists():
+                raise
+            return bad_request(UNKNOWN_CONNECTION)  # the row was deleted meanwhile
         return None
