@@ -178,12 +178,20 @@ class Run:
     # -- reading and changing ------------------------------------------------------------------
 
     def read(
-        self, step: str, call: Callable[[], Any], *, missing_ok: bool = False
+        self,
+        step: str,
+        call: Callable[[], Any],
+        *,
+        missing_ok: bool = False,
+        not_a_response: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
-        """Run a read-only call; ``None`` when ``missing_ok`` and AWS says it does not exist
-        (or when the answer is not a response at all, as from an unconfigured test double)."""
+        """Run a read-only call; ``None`` when ``missing_ok`` and AWS says it does not exist.
+        When the answer is not a response at all (an unconfigured test double), return
+        ``not_a_response`` (``None``: as if nothing was found)."""
         try:
-            return as_dict(call())
+            answer = call()
+            response = as_dict(answer)
+            return not_a_response if response is None and answer is not None else response
         except (ClientError, BotoCoreError) as error:
             if missing_ok and is_not_found(error):
                 return None
