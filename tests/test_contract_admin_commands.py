@@ -117,8 +117,9 @@ def test_a_real_gateway_in_a_list(caplog: pytest.LogCaptureFixture) -> None:
     client = MagicMock()
     client.create_api.side_effect = client_error("BadRequestException")
     request = MagicMock()
-    with patch(MESSAGES) as messages, patch(
-        "django_aws_api_gateway_websockets.models.get_boto3_client", return_value=client
+    with (
+        patch(MESSAGES) as messages,
+        patch("django_aws_api_gateway_websockets.models.get_boto3_client", return_value=client),
     ):
         caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
         admin.create_api_gateway(None, request, [gateway])

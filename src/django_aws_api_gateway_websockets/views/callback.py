@@ -20,8 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.mail import mail_admins
-from django.db import DatabaseError
+from django.db import router
 from django.db.models import F, Q
+from django.db.models.signals import post_save, pre_save
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -318,19 +319,33 @@ class WebSocketView(ConnectChecks):
     def change_channel(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase | None:
-        """Move this connection to ``body["channel"]`` (validated like ``?channel=``), in one
-        UPDATE of the channel alone, through ``save(update_fields=...)`` so that ``post_save``
-        fires as it did in the existing package."""
+        """Move this connection to ``body["channel"]`` (validated like ``?channel=``) in one
+        UPDATE of the channel alone. ``pre_save`` and ``post_save`` fire as for
+        ``save(update_fields=["channel_name", "updated_on"])`` (the existing package saved the
+        row), without the error ``save()`` raises when the row was deleted meanwhile."""
         channel = self.body.get("channel")
         if not self._valid_channel(channel):
             return bad_request(INVALID_CHANNEL)
         session = self.websocket_session
         assert session is not None
+        model = type(session)
+        using = router.db_for_write(model, instance=session)
+        signal_args: dict[str, Any] = {
+            "sender": model,
+            "instance": session,
+            "raw": False,
+            "using": using,
+            "update_fields": frozenset({"channel_name", "updated_on"}),
+        }
         session.channel_name = channel
-        try:
-            session.save(update_fields=["channel_name", "updated_on"])
-        except DatabaseError:
-            if WebSocketSession.objects.filter(pk=session.pk).exists():
-                raise
+        pre_save.send(**signal_args)
+        session.updated_on = timezone.now()
+        updated = (
+            model.objects.using(using)
+            .filter(pk=session.pk)
+            .update(channel_name=session.channel_name, updated_on=session.updated_on)
+        )
+        if not updated:
             return bad_request(UNKNOWN_CONNECTION)  # the row was deleted meanwhile
+        post_save.send(created=False, **signal_args)
         return None
