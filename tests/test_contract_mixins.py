@@ -170,7 +170,7 @@ def test_seed_escaping_of_channel_names() -> None:
 
 
 def test_seed_common_problem_route_is_empty() -> None:
-    """"api_gateway_route is empty": no route with the view's key (or one with another key)."""
+    """The seed's "api_gateway_route is empty": no route with the view's key."""
     add_route("support")
     assert context_of(DashboardView)["api_gateway_route"] is None
     assert "WebSocket route is not configured." in render(TOKENS, DashboardView)
