@@ -200,15 +200,19 @@ class Exploding(ChatView):
         raise RuntimeError("boom")
 
 
-@override_settings(ADMINS=ADMINS)
-def test_exception_mail_without_deprecated_arguments(callbacks, gateway) -> None:
-    assert callbacks.connect("conn-1=", token=callbacks.token()).status_code == 200
-    request = RequestFactory().post(
+def echo_request(gateway: ApiGateway) -> Any:
+    return RequestFactory().post(
         "/ws/default",
         data=b'{"handler": "echo"}',
         content_type="application/json",
         headers=callback_headers(gateway, "conn-1=", event="message", host="www.example.com"),
     )
+
+
+@override_settings(ADMINS=ADMINS)
+def test_exception_mail_without_deprecated_arguments(callbacks, gateway) -> None:
+    assert callbacks.connect("conn-1=", token=callbacks.token()).status_code == 200
+    request = echo_request(gateway)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Django 6.1 deprecates fail_silently
         with pytest.raises(RuntimeError, match="boom"):
@@ -219,12 +223,7 @@ def test_exception_mail_without_deprecated_arguments(callbacks, gateway) -> None
 @override_settings(ADMINS=ADMINS)
 def test_a_failing_mail_is_logged_not_raised(callbacks, gateway, caplog) -> None:
     assert callbacks.connect("conn-1=", token=callbacks.token()).status_code == 200
-    request = RequestFactory().post(
-        "/ws/default",
-        data=b'{"handler": "echo"}',
-        content_type="application/json",
-        headers=callback_headers(gateway, "conn-1=", event="message", host="www.example.com"),
-    )
+    request = echo_request(gateway)
     with patch("django_aws_api_gateway_websockets.views.callback.mail_admins") as mail_admins:
         mail_admins.side_effect = OSError("smtp down")
         with pytest.raises(RuntimeError, match="boom"):

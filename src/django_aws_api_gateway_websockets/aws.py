@@ -11,8 +11,9 @@ import time (``models`` imports it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import boto3 as _real_boto3
@@ -100,6 +101,26 @@ def factory_is_patched() -> bool:
     return factory() is not get_boto3_client or boto3_module() is not _real_boto3
 
 
+#: Set on a replacement factory that answers as AWS would (see :func:`behaves_like_aws`).
+_LIKE_AWS = "_aws_websockets_behaves_like_aws"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def behaves_like_aws(replacement: F) -> F:
+    """Mark a replacement factory as faithful to AWS (the package's own
+    ``testing.capture_messages``): unlike a project's test double, it is not given the existing
+    package's URL for a gateway that was never created (such a row is reported as failed)."""
+    setattr(replacement, _LIKE_AWS, True)
+    return replacement
+
+
+def test_double_in_force() -> bool:
+    """Whether ``models.get_boto3_client`` or ``models.boto3`` is a project's test double
+    (patched, and not marked :func:`behaves_like_aws`)."""
+    return factory_is_patched() and getattr(factory(), _LIKE_AWS, False) is not True
+
+
 def client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     """A client for ``service`` from the factory in force; the one way the package gets one."""
     return factory()(service, **kwargs)
@@ -146,15 +167,15 @@ def management_endpoint(gateway: Gateway) -> str:
     {region}.amazonaws.com``; the local gateway stores its own ``ws://host:port``) the endpoint is
     that URL over HTTP(S) plus the stage. Otherwise it is AWS's address built from ``api_id``
     and the configured region; without an ``api_id`` that is a ``ValueError``, except for a
-    patched factory (see :func:`factory_is_patched`), which gets the address as the existing
-    package built it.
+    project's test double (see :func:`test_double_in_force`), which gets the address as the
+    existing package built it.
     """
     stage = quote(stage_name(gateway), safe="")
     if gateway.api_endpoint:
         parts = urlsplit(gateway.api_endpoint)
         path = parts.path.rstrip("/")
         return urlunsplit((_http_scheme(parts.scheme), parts.netloc, f"{path}/{stage}", "", ""))
-    if not gateway.api_id and not factory_is_patched():
+    if not gateway.api_id and not test_double_in_force():
         # A patched factory is a test double: it gets the URL the existing package built,
         # even for a gateway that was never created.
         raise ValueError(f"API Gateway {gateway.api_name!r} has no api_id: it was never created")
