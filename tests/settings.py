@@ -55,9 +55,10 @@ STATIC_URL = "/static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Mail goes to the test runner's locmem outbox. Django 6.1 replaces EMAIL_BACKEND with MAILERS
 # (and warns about either one missing); earlier releases need no mail setting for the tests.
-# ADMINS as plain addresses from 6.1 on (pairs are deprecated there, required before).
+# ADMINS as plain addresses from 6.0 on (pairs are deprecated there, required before).
 if django.VERSION >= (6, 1):
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+if django.VERSION >= (6, 0):
     ADMINS: list[str] | list[tuple[str, str]] = ["admin@example.com"]
 else:
     ADMINS = [("Admin", "admin@example.com")]

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.mail import mail_admins
+from django.db import router
 from django.db.models import F, Q
+from django.db.models.signals import post_save, pre_save
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -131,9 +133,18 @@ class WebSocketView(ConnectChecks):
         except Exception as error:
             logger.exception("Unexpected WebSocket exception in %s", type(self).__name__)
             if self.SEND_EXCEPTION_MAIL:
-                mail_admins("Unexpected Websocket Exception", str(error), fail_silently=True)
+                self._mail_admins(error)
             raise
         return response if response is not None else JsonResponse({})
+
+    @staticmethod
+    def _mail_admins(error: Exception) -> None:
+        """Mail the admins about ``error``; a failure to send is logged, never raised (instead
+        of ``fail_silently=True``, which Django 6.1 deprecates)."""
+        try:
+            mail_admins("Unexpected Websocket Exception", str(error))
+        except Exception:
+            logger.warning("Mailing the admins about a WebSocket exception failed", exc_info=True)
 
     # -- common checks ---------------------------------------------------------------------------
 
@@ -308,14 +319,33 @@ class WebSocketView(ConnectChecks):
     def change_channel(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase | None:
-        """Move this connection to ``body["channel"]`` (validated like ``?channel=``)."""
+        """Move this connection to ``body["channel"]`` (validated like ``?channel=``) in one
+        UPDATE of the channel alone. ``pre_save`` and ``post_save`` fire as for
+        ``save(update_fields=["channel_name", "updated_on"])`` (the existing package saved the
+        row), without the error ``save()`` raises when the row was deleted meanwhile."""
         channel = self.body.get("channel")
         if not self._valid_channel(channel):
             return bad_request(INVALID_CHANNEL)
         session = self.websocket_session
         assert session is not None
-        WebSocketSession.objects.filter(pk=session.pk).update(
-            channel_name=channel, updated_on=timezone.now()
-        )
+        model = type(session)
+        using = router.db_for_write(model, instance=session)
+        signal_args: dict[str, Any] = {
+            "sender": model,
+            "instance": session,
+            "raw": False,
+            "using": using,
+            "update_fields": frozenset({"channel_name", "updated_on"}),
+        }
         session.channel_name = channel
+        pre_save.send(**signal_args)
+        session.updated_on = timezone.now()
+        updated = (
+            model.objects.using(using)
+            .filter(pk=session.pk)
+            .update(channel_name=session.channel_name, updated_on=session.updated_on)
+        )
+        if not updated:
+            return bad_request(UNKNOWN_CONNECTION)  # the row was deleted meanwhile
+        post_save.send(created=False, **signal_args)
         return None
