@@ -24,7 +24,7 @@ from django_aws_api_gateway_websockets.models import (
 )
 from django_aws_api_gateway_websockets.testing import GatewayCallbacks, callback_headers
 from django_aws_api_gateway_websockets.views import WebSocketTokenView, WebSocketView
-from tests.budget import query_budget
+from tests.budget import query_budget, without_returning
 
 pytestmark = pytest.mark.django_db
 
@@ -308,7 +308,7 @@ class TestConnect:
 
     def test_query_budget(self, callbacks) -> None:
         token = callbacks.token()
-        with query_budget(4):  # tests/test_hot_paths.py has the exact counts
+        with query_budget(4 + without_returning()):  # exact counts: tests/test_hot_paths.py
             response = callbacks.connect("c1=", token=token, channel="room")
         assert response.status_code == 200
 
@@ -662,7 +662,7 @@ class TestMessages:
     def test_query_budget(self, callbacks, ws_outbox) -> None:
         connected(callbacks)
         callbacks.message("conn-1=", {"handler": "nothing-here"})  # caches the gateway
-        with query_budget(1):
+        with query_budget(1 + without_returning()):
             response = callbacks.message("conn-1=", {"handler": "nothing-here"})
         assert response.status_code == 200
 
@@ -702,7 +702,7 @@ class TestDisconnect:
     def test_query_budget(self, callbacks) -> None:
         connected(callbacks)
         callbacks.message("conn-1=", {"handler": "nothing-here"})  # caches the gateway
-        with query_budget(1):
+        with query_budget(1 + without_returning()):
             assert callbacks.disconnect("conn-1=").status_code == 200
 
 
