@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.core.mail import mail_admins
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -229,7 +229,8 @@ class WebSocketView(ConnectChecks):
     def _use_session(self, request: HttpRequest, session: WebSocketSession) -> None:
         self.websocket_session = session
         if session.user_id is not None:
-            request.user = SimpleLazyObject(lambda: session.user)
+            # The stubs type request.user as the default User.
+            request.user = cast(Any, SimpleLazyObject(lambda: session.user))
 
     def check_body(self, request: HttpRequest) -> HttpResponseBase | None:
         """The body is a JSON object, within ``MAX_BODY_SIZE``, naming a handler."""

@@ -40,6 +40,9 @@ from .responses import (
 class ConnectChecks(LegacyHooks):
     """The ``$connect`` event: :meth:`connect` and the checks ``connect_checks`` names."""
 
+    _token_user: Any  # check_token: the token's user (lazy), as set on request.user
+    _token_user_id: Any  # ... and its primary key, known without loading it
+
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Run ``connect_checks``, then record the connection (user, channel, gateway)."""
         self._ip = self._get_client_ip(request)
@@ -89,7 +92,8 @@ class ConnectChecks(LegacyHooks):
                 return self.missing_headers(request)
             return bad_request(DUPLICATE_CONNECTION)
         if not admitted:  # over the limit: concurrent attempts got in first
-            ConnectionRateLimit.objects.filter(pk=attempt.pk if attempt else None).delete()
+            if attempt is not None:
+                ConnectionRateLimit.objects.filter(pk=attempt.pk).delete()
             return bad_request(TOO_MANY_ATTEMPTS)
         self.websocket_session = session
         return JsonResponse({})
