@@ -284,9 +284,7 @@ class WebSocketView(ConnectChecks):
         statement that also reads the row: afterwards ``self.websocket_session`` is the row and
         ``request.user`` its user (loaded when first used). Another gateway's connection is not
         this caller's to close; a row whose gateway was deleted is."""
-        session = hot.touch_session(
-            self._connection_id(request), self.api_gateway, disconnect=True
-        )
+        session = hot.touch_session(self._connection_id(request), self.api_gateway, disconnect=True)
         if session is not None:
             self._use_session(request, session)
         return None
