@@ -16,7 +16,13 @@ from pathlib import Path
 from _common import BENCH, ROOT, ensure_database
 
 VERSION = "4.0.0"
-WHEEL_DIRS = (ROOT / ".cache" / "legacy-wheels", Path("/work/main/.cache/legacy-wheels"))
+#: Where scripts/fetch-legacy-wheels.sh puts the wheels; BENCH_LEGACY_WHEELS names another
+#: directory (a git worktree without its own .cache, say).
+WHEEL_DIRS = tuple(
+    Path(d)
+    for d in (os.environ.get("BENCH_LEGACY_WHEELS"), ROOT / ".cache" / "legacy-wheels")
+    if d
+)
 
 _SETUP = """
 import django
