@@ -19,9 +19,7 @@ VERSION = "4.0.0"
 #: Where scripts/fetch-legacy-wheels.sh puts the wheels; BENCH_LEGACY_WHEELS names another
 #: directory (a git worktree without its own .cache, say).
 WHEEL_DIRS = tuple(
-    Path(d)
-    for d in (os.environ.get("BENCH_LEGACY_WHEELS"), ROOT / ".cache" / "legacy-wheels")
-    if d
+    Path(d) for d in (os.environ.get("BENCH_LEGACY_WHEELS"), ROOT / ".cache" / "legacy-wheels") if d
 )
 
 _SETUP = """
