@@ -172,7 +172,10 @@ def test_change_channel_fires_post_save_in_one_update(callbacks) -> None:
         post_save.disconnect(receiver, sender=WebSocketSession)
     assert response.status_code == 200
     assert seen == [("r2", frozenset({"channel_name", "updated_on"}))]
-    channel_updates = [q for q in queries if '"channel_name"' in q["sql"] and "UPDATE" in q["sql"]]
+    sets_channel = '"channel_name" = '  # the SET clause; the message's UPDATE only RETURNS it
+    channel_updates = [
+        q for q in queries if q["sql"].startswith("UPDATE") and sets_channel in q["sql"]
+    ]
     assert len(channel_updates) == 1
     assert len(queries) <= 3  # the session read, the request count, the channel
     assert WebSocketSession.objects.get().channel_name == "r2"
