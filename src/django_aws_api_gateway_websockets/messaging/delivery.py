@@ -23,10 +23,9 @@ from typing import Any
 
 from .. import aws
 from ..conf import conf
-from ..redaction import redact
 from . import lean
 from .boto3_transport import fan_out, shared_client
-from .outcomes import Outcome, RetryPolicy, no_client
+from .outcomes import EndpointClients, Outcome, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -87,22 +86,13 @@ def deliver(
     on_boto3: list[tuple[str, str]] = []
     outcomes: list[Outcome] = []
     routes: dict[str, lean.LeanRoute | None] = {}
-    clients: dict[str, Any] = {}
-    errors: dict[str, Exception] = {}
+    clients = EndpointClients(lambda endpoint: shared_client(endpoint, concurrency))
     for connection_id, endpoint in pairs:
-        if endpoint not in clients:
-            try:
-                clients[endpoint] = shared_client(endpoint, concurrency)
-            except Exception as error:
-                logger.warning(
-                    "No Management API client for %s: %s", redact(endpoint), redact(error)
-                )
-                clients[endpoint] = None
-                errors[endpoint] = error
-            client = clients[endpoint]
+        if endpoint not in routes:
+            client = clients.get(endpoint)
             routes[endpoint] = _lean_route(client, endpoint) if client else None
-        if clients[endpoint] is None:
-            outcomes.append(no_client(connection_id, errors.get(endpoint)))
+        if clients.get(endpoint) is None:
+            outcomes.append(clients.failure(connection_id, endpoint))
             continue
         route = routes[endpoint]
         if route is not None:
@@ -111,7 +101,7 @@ def deliver(
             on_boto3.append((connection_id, endpoint))
     pending = lean.send_async(on_lean, message, conf.lean_in_flight, retry) if on_lean else None
     if on_boto3:
-        outcomes.extend(fan_out(on_boto3, message, clients.__getitem__, concurrency, retry))
+        outcomes.extend(fan_out(on_boto3, message, clients.get, concurrency, retry))
     if pending is not None:
         outcomes.extend(pending.result())
     return outcomes
