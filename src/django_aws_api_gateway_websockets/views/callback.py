@@ -284,7 +284,10 @@ class WebSocketView(ConnectChecks):
         return None
 
     def _run_handler(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        return self._handler(request, *args, **kwargs)
+        response = self._handler(request, *args, **kwargs)
+        # A handler with nothing to answer on the socket: an empty body, so that the gateway
+        # sends the sender no frame (docs/views.md, "Handlers").
+        return response if response is not None else HttpResponse(status=204)
 
     # -- $disconnect and the built-in handlers ---------------------------------------------------
 
