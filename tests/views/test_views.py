@@ -549,10 +549,11 @@ class TestMessages:
         assert (response.status_code, response.content) == (400, b"Unknown handler")
         assert WebSocketSession.objects.count() == 1
 
-    def test_handler_returning_nothing_answers_empty_object(self, callbacks, ws_outbox) -> None:
+    def test_handler_returning_nothing_answers_no_content(self, callbacks, ws_outbox) -> None:
+        """An empty body: the gateway sends the sender no frame (4.x answered ``{}``)."""
         connected(callbacks)
         response = callbacks.message("conn-1=", {"handler": "broadcast", "text": "x"})
-        assert (response.status_code, response.json()) == (200, {})
+        assert (response.status_code, response.content) == (204, b"")
 
     def test_unknown_connection(self, callbacks) -> None:
         response = callbacks.message("ghost=", {"handler": "echo"})
@@ -622,7 +623,7 @@ class TestMessages:
     def test_change_channel(self, callbacks) -> None:
         connected(callbacks)
         response = callbacks.message("conn-1=", {"handler": "change_channel", "channel": "room-2"})
-        assert response.status_code == 200
+        assert response.status_code == 204
         assert WebSocketSession.objects.get().channel_name == "room-2"
 
     @pytest.mark.parametrize("channel", ["bad channel", "", None, 5, "x" * 129, ["a"]])
