@@ -68,7 +68,7 @@ step "sdist and wheel" scripts/check-dist.sh
 mariadb_tests=(
   tests/migrations/test_migrations.py tests/models/test_models.py tests/models/test_tokens.py
   tests/views/test_views.py tests/views/test_forgery.py tests/views/test_secrets.py
-  tests/commands/test_reconcile.py
+  tests/commands/test_reconcile.py tests/views/test_concurrency.py
 )
 
 run_pass() {  # run_pass NAME VENV DATABASE_URL [PYTEST ARGS...] -> log in $logs/NAME.log

@@ -69,7 +69,8 @@ def test_the_browser_error_names_the_route_key(chromium_browser: Any) -> None:
     # Playwright's loop runs in this thread.
     context = {"websocket_url": None, "api_gateway_route": None, "channel_name": "lobby"}
     html = render(TAG_PAGE, {**context, "websocket_route_key": "chat"})
-    assert json.loads(html.split('type="application/json">')[1].split("</script>")[0])["url"] is None
+    config = html.split('type="application/json">')[1].split("</script>")[0]
+    assert json.loads(config)["url"] is None
     page, errors, sockets, _ = serve(chromium_browser, html)
     deadline = time.monotonic() + 10
     while not errors and time.monotonic() < deadline:

@@ -57,7 +57,7 @@ def test_a_refused_host_names_the_setting(client: Client) -> None:
 
 @override_settings(ALLOWED_HOSTS=["app.test"])  # outside Django's test set-up
 def test_no_allowed_host_at_all_names_the_setting(client: Client) -> None:
-    with pytest.raises(ImproperlyConfigured, match="Host: localhost:8000 .*ALLOWED_HOSTS"):
+    with pytest.raises(ImproperlyConfigured, match=r"Host: localhost:8000 .*ALLOWED_HOSTS"):
         GatewayCallbacks(client, make_gateway())
 
 
