@@ -36,9 +36,10 @@ from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import pytest
 
-from tests.browser_support import ONCE_PER_SUITE, ROOT, chromium, watch_page_errors
-from tests.local_gateway.processes import Process, free_port
-from tests.test_local_send_without_credentials import CREDENTIAL_VARIABLES
+from tests.conf.test_local_gateway_credentials import CREDENTIAL_VARIABLES
+from tests.support.browser import ONCE_PER_SUITE, chromium, watch_page_errors
+from tests.support.paths import ROOT
+from tests.support.processes import Process, free_port
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes"),

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def coverage_command() -> list[str]:
@@ -33,7 +33,7 @@ def test_the_measured_pass_measures_the_package_from_its_first_import(tmp_path: 
             "-p",
             "no:cacheprovider",
             "-q",
-            "tests/test_runwsgateway_help.py::test_help_shows_the_defaults",
+            "tests/commands/test_runwsgateway_help.py::test_help_shows_the_defaults",
         ],
         cwd=ROOT,
         env=env,

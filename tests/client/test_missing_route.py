@@ -15,7 +15,7 @@ from django.views.generic import TemplateView
 from django_aws_api_gateway_websockets.mixins import AddWebSocketRouteToContextMixin
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
 from django_aws_api_gateway_websockets.templatetags.aws_websockets import client_config
-from tests.test_browser_templatetag import TAG_PAGE, chromium_browser, render, serve
+from tests.client.test_templatetag_in_browser import TAG_PAGE, chromium_browser, render, serve
 
 __all__ = ["chromium_browser"]  # the module-scoped browser fixture, reused
 
