@@ -1,6 +1,8 @@
 """Sending to a local gateway needs no AWS credentials (it checks no signature): with no keys in
-the settings, none in the environment and none in boto3's files, posts still arrive, through
-both transports. A gateway on AWS is unchanged: its client still looks for real credentials."""
+the settings, none in the environment and none in boto3's files, posts still arrive (signed with
+placeholder keys), through both transports. Credentials that are found are used as before
+(``tests/messaging/test_lean_transport.py`` signs with each source against an ``http://``
+stand-in), and a gateway on AWS is unchanged: its client still looks for real credentials."""
 
 from __future__ import annotations
 
@@ -89,6 +91,19 @@ def test_a_gateway_on_aws_still_uses_the_credential_chain(no_aws_credentials: No
     assert endpoint.startswith("https://abcdef1234.execute-api.")
     client = aws.get_boto3_client("apigatewaymanagementapi", endpoint_url=endpoint)
     assert client._request_signer._credentials is None  # boto3 found none: AWS would refuse
+
+
+def test_placeholder_keys_only_when_nothing_is_found(
+    no_aws_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = "http://127.0.0.1:8001/production"
+    client = aws.get_boto3_client("apigatewaymanagementapi", endpoint_url=local)
+    assert client._request_signer._credentials.access_key == aws.LOCAL_ACCESS_KEY_ID
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-env")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "also-from-env")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    client = aws.get_boto3_client("apigatewaymanagementapi", endpoint_url=local)
+    assert client._request_signer._credentials.access_key == "from-env"
 
 
 def test_keys_in_the_settings_are_used_for_a_local_gateway_too(no_aws_credentials: None) -> None:
