@@ -284,10 +284,7 @@ class WebSocketView(ConnectChecks):
         return None
 
     def _run_handler(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        response = self._handler(request, *args, **kwargs)
-        # A handler with nothing to answer on the socket: an empty body, so that the gateway
-        # sends the sender no frame (docs/views.md, "Handlers").
-        return response if response is not None else HttpResponse(status=204)
+        return self._handler(request, *args, **kwargs)
 
     # -- $disconnect and the built-in handlers ---------------------------------------------------
 
