@@ -14,10 +14,12 @@ import pytest
 from django.test import override_settings
 
 from django_aws_api_gateway_websockets import aws, messaging
-from django_aws_api_gateway_websockets.local_gateway import Limits
 from django_aws_api_gateway_websockets.local_gateway.service import LocalGatewayService
 from django_aws_api_gateway_websockets.messaging import lean
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
+from tests.messaging.test_transports_on_local_gateway import service
+
+__all__ = ["service"]  # a local gateway on a free port, reused
 
 pytestmark = pytest.mark.django_db
 
@@ -58,15 +60,6 @@ def no_aws_credentials(
     yield
     lean.shutdown()
     messaging.clear_client_cache()
-
-
-@pytest.fixture
-def service() -> Iterator[LocalGatewayService]:
-    service = LocalGatewayService(port=0, limits=Limits())
-    try:
-        yield service
-    finally:
-        service.close()
 
 
 @pytest.mark.parametrize("transport", ["lean", "boto3"])

@@ -23,18 +23,9 @@ def coverage_command() -> list[str]:
     return shlex.split(match.group(1))
 
 
-def test_the_measured_pass_measures_the_package_from_its_first_import(tmp_path: Path) -> None:
-    data = tmp_path / "coverage-data"
-    env = {**os.environ, "COVERAGE_FILE": str(data), "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
-    run = subprocess.run(
-        [
-            sys.executable,
-            *coverage_command(),
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "tests/commands/test_runwsgateway_help.py::test_help_shows_the_defaults",
-        ],
+def python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -42,17 +33,18 @@ def test_the_measured_pass_measures_the_package_from_its_first_import(tmp_path: 
         timeout=300,
         check=False,
     )
+
+
+def test_the_measured_pass_measures_the_package_from_its_first_import(tmp_path: Path) -> None:
+    data = tmp_path / "coverage-data"
+    env = {**os.environ, "COVERAGE_FILE": str(data), "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+    test = "tests/commands/test_runwsgateway_help.py::test_help_shows_the_defaults"
+    run = python(*coverage_command(), "-p", "no:cacheprovider", "-q", test, env=env)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     assert "CoverageWarning" not in output and "previously imported" not in output, output
-    report = subprocess.run(
-        [sys.executable, "-m", "coverage", "report", "--include=*/__init__.py", "--skip-covered"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    report = python(
+        "-m", "coverage", "report", "--include=*/__init__.py", "--skip-covered", env=env
     ).stdout
     # The package's __init__ ran under measurement: fully covered, so skipped by the report.
     assert "django_aws_api_gateway_websockets/__init__.py" not in report, report

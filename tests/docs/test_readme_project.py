@@ -240,6 +240,15 @@ def receive(ws: Any, timeout: float = 10) -> Any:
     return json.loads(ws.recv(timeout=timeout))
 
 
+def wait_for_line(page: Any, text: str) -> None:
+    """Wait until the page's log shows ``text`` (the README's page writes one <li> each)."""
+    page.wait_for_function(
+        "(text) => [...document.querySelectorAll('#log li')].some((li) => li.textContent === text)",
+        arg=text,
+        timeout=10000,
+    )
+
+
 def nothing_more(ws: Any) -> None:
     with pytest.raises(TimeoutError):
         ws.recv(timeout=0.5)
@@ -278,11 +287,7 @@ def test_the_documented_project_works(running: tuple[Project, str]) -> None:
             page.click("#say button")
             expected = {"user": "carol", "text": "hello from chromium"}
             assert receive(ann_ws) == receive(bob_ws) == expected
-            page.wait_for_function(
-                "[...document.querySelectorAll('#log li')]"
-                ".some((li) => li.textContent === 'carol: hello from chromium')",
-                timeout=10000,
-            )
+            wait_for_line(page, "carol: hello from chromium")
 
             # A broadcast from another process, with no AWS credentials anywhere.
             output = project.manage(
@@ -297,11 +302,7 @@ def test_the_documented_project_works(running: tuple[Project, str]) -> None:
             assert "summary {'sent': 3, 'gone': 0, 'failed': 0}" in output, output
             everyone = {"user": "server", "text": "everyone"}
             assert receive(ann_ws) == receive(bob_ws) == everyone
-            page.wait_for_function(
-                "[...document.querySelectorAll('#log li')]"
-                ".some((li) => li.textContent === 'server: everyone')",
-                timeout=10000,
-            )
+            wait_for_line(page, "server: everyone")
             page.close()
             assert errors == []
 
