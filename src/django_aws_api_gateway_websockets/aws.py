@@ -42,6 +42,13 @@ class Gateway(Protocol):
 #: The module whose ``get_boto3_client`` attribute is the factory (see the module docstring).
 _PATCH_POINT_MODULE = "django_aws_api_gateway_websockets.models"
 
+#: What a Management API client of a local gateway signs with when no credentials are found:
+#: the local gateway checks no signature, so sending to it needs no AWS account or credentials.
+LOCAL_ACCESS_KEY_ID = "local-gateway"
+LOCAL_SECRET_ACCESS_KEY = "local-gateway"  # noqa: S105 (a placeholder, never a secret)
+#: The region such a client uses when the settings name none.
+LOCAL_REGION = "us-east-1"
+
 
 def get_region_name() -> str:
     """The AWS region: ``AWS_GATEWAY_REGION_NAME``, else ``AWS_REGION_NAME``."""
@@ -70,9 +77,28 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     when the profile names none);
     otherwise ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` with the configured region;
     otherwise boto3's default credential chain with the configured region.
+
+    A Management API client of a local gateway (an ``http://`` endpoint: see
+    :func:`served_locally`) for which neither the settings nor boto3's default chain give
+    credentials signs with placeholder keys and, when no region is configured, ``us-east-1``:
+    the local gateway checks no signature, so it never needs AWS credentials.
     """
     name = cast(Any, service)  # boto3-stubs overloads on literal service names
     boto3 = boto3_module()
+    has_keys = bool(conf.access_key_id and conf.secret_access_key)
+    if (
+        not conf.iam_profile
+        and not has_keys
+        and _local_management_api(service, kwargs)
+        and _default_session(boto3).get_credentials() is None
+    ):
+        return boto3.client(
+            name,
+            aws_access_key_id=LOCAL_ACCESS_KEY_ID,
+            aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
+            region_name=conf.region_name or LOCAL_REGION,
+            **kwargs,
+        )
     if conf.iam_profile:
         session = boto3.Session(profile_name=conf.iam_profile)
         if not session.region_name and conf.region_name:
@@ -88,6 +114,26 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
             **kwargs,
         )
     return boto3.client(name, region_name=region, **kwargs)
+
+
+def _default_session(boto3: Any) -> Any:
+    """The default session of ``boto3`` (what ``boto3.client`` uses), made when there is none."""
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    return boto3.DEFAULT_SESSION
+
+
+def served_locally(api_endpoint: str) -> bool:
+    """Whether a gateway's ``api_endpoint`` is a local gateway's (``ws://``; AWS's are
+    ``wss://``)."""
+    return (api_endpoint or "").startswith("ws://")
+
+
+def _local_management_api(service: str, kwargs: dict[str, Any]) -> bool:
+    """A Management API client for a local gateway: :func:`management_endpoint` turns its
+    ``ws://`` endpoint into ``http://`` (AWS's is always ``https://``)."""
+    endpoint = str(kwargs.get("endpoint_url") or "")
+    return service == "apigatewaymanagementapi" and endpoint.startswith("http://")
 
 
 def factory() -> Any:
@@ -189,8 +235,7 @@ def connect_url(gateway: Gateway, channel_name: str = "") -> str | None:
     ``ws://`` endpoint); otherwise the gateway's own endpoint and stage, keeping its scheme
     (``wss://`` on AWS, ``ws://`` for a local gateway).
     """
-    served_locally = (gateway.api_endpoint or "").startswith("ws://")
-    if gateway.domain_name and not served_locally:
+    if gateway.domain_name and not served_locally(gateway.api_endpoint):
         url = f"wss://{gateway.domain_name}/"
     elif gateway.api_endpoint:
         stage = quote(stage_name(gateway), safe="")

@@ -1,8 +1,9 @@
 """Template context mixins: hand a page what it needs to open its WebSocket.
 
 Both add ``api_gateway_route`` (the :class:`ApiGatewayAdditionalRoute` with the view's route key,
-its ``api_gateway`` loaded, or ``None``), ``channel_name`` and ``websocket_url`` (the full
-connect URL with the right scheme, or ``None`` when no route or address is known).
+its ``api_gateway`` loaded, or ``None``), ``websocket_route_key``, ``channel_name`` and
+``websocket_url`` (the full connect URL with the right scheme, or ``None`` when no route or
+address is known; ``{% websocket_config %}`` then tells the page which).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class AddWebSocketRouteToContextMixin:
             .first()
         )
         context["api_gateway_route"] = route
+        context["websocket_route_key"] = self.websocket_route_key  # named when it is missing
         context["channel_name"] = self.channel_name
         context["websocket_url"] = (
             route.api_gateway.websocket_url(self.channel_name) if route is not None else None

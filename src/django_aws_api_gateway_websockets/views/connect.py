@@ -158,14 +158,15 @@ class ConnectChecks(LegacyHooks):
     def check_connection_headers(self, request: HttpRequest) -> HttpResponseBase | None:
         """The browser handshake headers API Gateway forwards on ``$connect`` are present:
         :meth:`_expected_connection_headers` (``required_connection_headers``) decides, and the
-        400 counts the listed headers that are missing (``Invalid request headers`` when an
-        override refuses with none of them missing)."""
+        400 names the listed headers that are missing (names only, never values: ``Missing 2
+        headers: Cookie, Origin``; ``Invalid request headers`` when an override refuses with
+        none of them missing)."""
         if self._expected_connection_headers(request):
             return None
         missing = [h for h in self.required_connection_headers if h not in request.headers]
         if not missing:
             return self.missing_headers(request)
-        return bad_request(f"Missing {len(missing)} headers")
+        return bad_request(f"Missing {len(missing)} headers: {', '.join(missing)}")
 
     def check_host(self, request: HttpRequest) -> HttpResponseBase | None:
         """The ``Host`` header matches ``ALLOWED_HOSTS`` (wildcards as Django reads them)."""
