@@ -34,15 +34,18 @@ venv() {  # venv DIR PYTHON EXTRAS [PIP ARGS...]: create or update a virtualenv 
 # Debian's MariaDB server and the headers the mysqlclient driver (in the test extra) builds on.
 scripts/mariadb.sh install
 venv .venv "$python311" dev "Django>=5.2,<5.3"
-venv .venv-dj60 "$python312" test "Django>=6.0,<6.1"
-venv .venv-dj61 "$python313" test "Django>=6.1,<6.2"
+venv .venv-dj60 "$python312" test,docs "Django>=6.0,<6.1"
+venv .venv-dj61 "$python313" test,docs "Django>=6.1,<6.2"
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
 scripts/chromium.sh
 scripts/fetch-legacy-wheels.sh
 
 pg_url="$(scripts/postgres.sh start)"
 maria_url="$(scripts/mariadb.sh start)"
-trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true; scripts/mariadb.sh stop >/dev/null 2>&1 || true' EXIT
+# Redis (Debian's redis-server): the broker of the Celery worker tests.
+REDIS_URL="$(scripts/redis.sh start)"
+export REDIS_URL
+trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true; scripts/mariadb.sh stop >/dev/null 2>&1 || true; scripts/redis.sh stop >/dev/null 2>&1 || true' EXIT
 
 # Property-based tests run the "ci" profile (tests/conftest.py): 10,000 examples of the view
 # fuzzing per database, derandomised so a run is repeatable.
@@ -65,22 +68,32 @@ step "sdist and wheel" scripts/check-dist.sh
 mariadb_tests=(
   tests/migrations/test_migrations.py tests/models/test_models.py tests/models/test_tokens.py
   tests/views/test_views.py tests/views/test_forgery.py tests/views/test_secrets.py
-  tests/commands/test_reconcile.py
+  tests/commands/test_reconcile.py tests/views/test_concurrency.py
 )
 
+# The measured pass starts coverage before pytest: pytest imports the package's pytest plugin (an
+# entry point) before pytest-cov's --cov could start, so the package's own import would go
+# unmeasured ("Module ... was previously imported, but not measured").
+coverage_pytest=(-m coverage run -m pytest)
+
 run_pass() {  # run_pass NAME VENV DATABASE_URL [PYTEST ARGS...] -> log in $logs/NAME.log
+  # (MEASURE=1: under coverage, with its report at the end of the log)
   local name="$1" venv_dir="$2" url="$3"
   shift 3
-  local started=$SECONDS status=0
-  DATABASE_URL="$url" "$venv_dir/bin/python" -m pytest -p no:cacheprovider "$@" \
+  local started=$SECONDS status=0 runner=(-m pytest)
+  [ "${MEASURE:-}" = 1 ] && runner=("${coverage_pytest[@]}")
+  DATABASE_URL="$url" "$venv_dir/bin/python" "${runner[@]}" -p no:cacheprovider "$@" \
     >"$logs/$name.log" 2>&1 || status=$?
+  if [ "${MEASURE:-}" = 1 ]; then
+    "$venv_dir/bin/python" -m coverage report >>"$logs/$name.log" 2>&1 || true
+  fi
   echo "$status $((SECONDS - started))" >"$logs/$name.status"
   echo "== pytest $name: exit $status in $((SECONDS - started)) s (log: $logs/$name.log)"
-  tail -n 1 "$logs/$name.log"
+  grep -E '^=+ .* in [0-9.]+s' "$logs/$name.log" | tail -n 1 || tail -n 1 "$logs/$name.log"
 }
 
 lane_one() {
-  run_pass django52-sqlite .venv "" --cov --cov-report=term "$@"
+  MEASURE=1 run_pass django52-sqlite .venv "" "$@"
   run_pass django60-sqlite .venv-dj60 "" "$@"
   run_pass django52-mariadb .venv "$maria_url" "${mariadb_tests[@]}" "$@"
 }

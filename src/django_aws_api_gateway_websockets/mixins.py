@@ -1,8 +1,9 @@
 """Template context mixins: hand a page what it needs to open its WebSocket.
 
 Both add ``api_gateway_route`` (the :class:`ApiGatewayAdditionalRoute` with the view's route key,
-its ``api_gateway`` loaded, or ``None``), ``channel_name`` and ``websocket_url`` (the full
-connect URL with the right scheme, or ``None`` when no route or address is known).
+its ``api_gateway`` loaded, or ``None``), ``websocket_route_key``, ``channel_name`` and
+``websocket_url`` (the full connect URL with the right scheme, or ``None`` when no route or
+address is known; ``{% websocket_config %}`` then tells the page which).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from typing import Any
 
 from django.apps import apps
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from .models import ApiGatewayAdditionalRoute
 
@@ -33,6 +35,7 @@ class AddWebSocketRouteToContextMixin:
             .first()
         )
         context["api_gateway_route"] = route
+        context["websocket_route_key"] = self.websocket_route_key  # named when it is missing
         context["channel_name"] = self.channel_name
         context["websocket_url"] = (
             route.api_gateway.websocket_url(self.channel_name) if route is not None else None
@@ -52,13 +55,31 @@ def app_channel_name(module: str) -> str:
 
 
 class AppChannelWebSocketMixin(AddWebSocketRouteToContextMixin):
-    """Uses the view's Django app as both route key and channel name;
-    :attr:`app_channel_override` replaces only the channel."""
+    """Uses the Django app of the view that served the request as both route key and channel
+    name; :attr:`app_channel_override` replaces only the channel."""
 
+    request: Any = None
     app_channel_override: str | None = None
 
+    def _view_module(self) -> str:
+        """The module of the view that served the request: ``request.resolver_match`` when the
+        URL resolver matched it, else ``resolve(request.path_info)`` (this module's ``resolve``,
+        which projects' tests patch when they render with ``RequestFactory``), else this view
+        class's module."""
+        request = self.request
+        match = getattr(request, "resolver_match", None)
+        if isinstance(match, ResolverMatch):
+            return str(match.func.__module__)
+        path = getattr(request, "path_info", None)
+        if isinstance(path, str):
+            try:
+                return str(resolve(path).func.__module__)
+            except Resolver404:
+                pass
+        return type(self).__module__
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        app_name = app_channel_name(type(self).__module__)
+        app_name = app_channel_name(self._view_module())
         self.websocket_route_key = app_name
         self.channel_name = self.app_channel_override or app_name
         return super().get_context_data(**kwargs)

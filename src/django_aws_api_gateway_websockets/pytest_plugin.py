@@ -3,6 +3,6 @@
 The plugin is :mod:`django_aws_api_gateway_websockets.testing.pytest_plugin`.
 """
 
-from .testing.pytest_plugin import local_gateway, ws_outbox
+from .testing.pytest_plugin import local_gateway, ws_gateway, ws_outbox
 
-__all__ = ["local_gateway", "ws_outbox"]
+__all__ = ["local_gateway", "ws_gateway", "ws_outbox"]

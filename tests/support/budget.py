@@ -28,3 +28,11 @@ def query_budget(limit: int) -> Iterator[CaptureQueriesContext]:
     assert len(statements) <= limit, (
         f"{len(statements)} data statements, budget {limit}:\n" + "\n".join(statements)
     )
+
+
+def without_returning() -> int:
+    """The statements a hot path adds where the database has no ``UPDATE … RETURNING``
+    (MariaDB, MySQL: the row is read back by a ``SELECT``)."""
+    from django_aws_api_gateway_websockets.models import hot
+
+    return 0 if hot.update_returning(connection) else 1

@@ -39,8 +39,10 @@ THREADS = 50
 
 @pytest.fixture(autouse=True)
 def _needs_postgres() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (set DATABASE_URL); SQLite serialises all writers")
+    if connection.vendor not in {"postgresql", "mysql"}:
+        pytest.skip(
+            "needs PostgreSQL or MariaDB (set DATABASE_URL); SQLite serialises all writers"
+        )
 
 
 @pytest.fixture

@@ -15,6 +15,15 @@ from .limits import Limits
 DEFAULTS = Limits()
 _DEFAULT = "(default %(default)s)"
 
+#: What ``run`` says when there is nothing to serve: how to make a row for local use.
+NO_ROWS = (
+    "No ApiGateway rows to serve: create one first, e.g. in `python manage.py shell`:\n"
+    "    from django_aws_api_gateway_websockets.models import ApiGateway\n"
+    '    ApiGateway.objects.create(api_name="Chat", '
+    'target_base_endpoint="http://127.0.0.1:8000/ws/")\n'
+    "(your WebSocketView's URLs: ws/connect, ws/disconnect, ws/default; see the README).\n"
+)
+
 
 class Writer(Protocol):
     def write(self, text: str, /) -> Any: ...
@@ -23,6 +32,7 @@ class Writer(Protocol):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    first = len(parser._actions)  # Django's own options come before ours
     parser.add_argument(
         "--api",
         action="append",
@@ -105,6 +115,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Django's development server refuses a burst beyond its listen backlog of 10; 1 for "
         f"a single-threaded backend, 0: no limit) {_DEFAULT}",
     )
+    _show_defaults(parser._actions[first:])
+
+
+def _show_defaults(actions: list[argparse.Action]) -> None:
+    """Append ``(default: ...)`` to the help of every option of ``actions`` that has a default
+    and does not say it already (``--help`` then shows each limit's AWS value)."""
+    for action in actions:
+        if action.default in (None, [], argparse.SUPPRESS) or not action.option_strings:
+            continue
+        if action.help is argparse.SUPPRESS or "default" in (action.help or ""):
+            continue
+        action.help = f"{action.help} (default: %(default)s)" if action.help else (
+            "default: %(default)s"
+        )
 
 
 def limits_from_options(options: dict[str, Any]) -> Limits:
@@ -128,7 +152,7 @@ def run(options: dict[str, Any], stdout: Writer, stop: threading.Event | None = 
 
     gateways = load_gateways(options["api"])
     if not gateways:
-        stdout.write("No ApiGateway rows to serve: create one first (see the docs).\n")
+        stdout.write(NO_ROWS)
         return 1
     service = LocalGatewayService(
         host=options["host"],

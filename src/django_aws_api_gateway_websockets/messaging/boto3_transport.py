@@ -11,7 +11,6 @@ settings, reused across sends, dropped when settings change.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -25,10 +24,7 @@ from django.dispatch import receiver
 
 from .. import aws
 from ..conf import conf
-from ..redaction import redact
-from .outcomes import Outcome, RetryPolicy, call_with_retries, classify, no_client
-
-logger = logging.getLogger(__name__)
+from .outcomes import EndpointClients, Outcome, RetryPolicy, call_with_retries, classify
 
 ClientFactory = Callable[[str], Any]
 
@@ -57,23 +53,13 @@ def fan_out(
     """The boto3 transport: post ``message`` to every ``(connection_id, endpoint)`` with at most
     ``concurrency`` posts in flight. One client is made per endpoint and shared by the threads
     (boto3 clients are thread-safe)."""
-    clients: dict[str, Any] = {}
-    errors: dict[str, Exception] = {}
+    clients = EndpointClients(client_for)
     jobs: list[tuple[Any, str]] = []
     outcomes: list[Outcome] = []
     for connection_id, endpoint in targets:
-        if endpoint not in clients:
-            try:
-                clients[endpoint] = client_for(endpoint)
-            except Exception as error:
-                logger.warning(
-                    "No Management API client for %s: %s", redact(endpoint), redact(error)
-                )
-                clients[endpoint] = None
-                errors[endpoint] = error
-        client = clients[endpoint]
+        client = clients.get(endpoint)
         if client is None:
-            outcomes.append(no_client(connection_id, errors.get(endpoint)))
+            outcomes.append(clients.failure(connection_id, endpoint))
         else:
             jobs.append((client, connection_id))
     workers = max(1, min(concurrency, len(jobs)))

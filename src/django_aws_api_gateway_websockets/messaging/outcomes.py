@@ -31,6 +31,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from ..aws import error_code, http_status
 from ..conf import conf
+from ..redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -221,8 +222,32 @@ def classify(connection_id: str, error: BaseException, attempts: int) -> Outcome
     )
 
 
-def no_client(connection_id: str, error: Exception | None) -> Outcome:
-    """The outcome for a connection whose endpoint got no Management API client."""
-    return Outcome(
-        connection_id, "failed", error="NoClient", detail=str(error or ""), exception=error
-    )
+class EndpointClients:
+    """One Management API client per endpoint, made by ``make`` on first use. A failure to make
+    one is logged once and remembered: every connection of that endpoint then fails with it
+    (:meth:`failure`) while the other endpoints' connections go on."""
+
+    def __init__(self, make: Callable[[str], Any]) -> None:
+        self._make = make
+        self._clients: dict[str, Any] = {}
+        self._errors: dict[str, Exception] = {}
+
+    def get(self, endpoint: str) -> Any:
+        """The endpoint's client, or ``None`` when it could not be made."""
+        if endpoint not in self._clients:
+            try:
+                self._clients[endpoint] = self._make(endpoint)
+            except Exception as error:
+                logger.warning(
+                    "No Management API client for %s: %s", redact(endpoint), redact(error)
+                )
+                self._clients[endpoint] = None
+                self._errors[endpoint] = error
+        return self._clients[endpoint]
+
+    def failure(self, connection_id: str, endpoint: str) -> Outcome:
+        """The outcome of a connection whose endpoint got no client."""
+        error = self._errors.get(endpoint)
+        return Outcome(
+            connection_id, "failed", error="NoClient", detail=str(error or ""), exception=error
+        )

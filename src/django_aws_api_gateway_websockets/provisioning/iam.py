@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 POLICY_VERSION = "2012-10-17"
 
 
+#: Every verb a resource this package owns needs: read, create, update, delete.
+_MANAGE = ("apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE")
+
+
 def _arn(partition: str, region: str, path: str) -> str:
     return f"arn:{partition}:apigateway:{region}::{path}"
 
@@ -53,12 +57,7 @@ def deploy_policy(
         {
             "Sid": "ManageTheGatewaysApis",
             "Effect": "Allow",
-            "Action": [
-                "apigateway:GET",
-                "apigateway:POST",
-                "apigateway:PATCH",
-                "apigateway:DELETE",
-            ],
+            "Action": list(_MANAGE),
             "Resource": sorted(set(api_resources)),
         },
         {
@@ -83,12 +82,7 @@ def deploy_policy(
             {
                 "Sid": "ManageTheGatewaysDomains",
                 "Effect": "Allow",
-                "Action": [
-                    "apigateway:GET",
-                    "apigateway:POST",
-                    "apigateway:PATCH",
-                    "apigateway:DELETE",
-                ],
+                "Action": list(_MANAGE),
                 "Resource": [_arn(partition, region, "/domainnames")]
                 + [
                     arn

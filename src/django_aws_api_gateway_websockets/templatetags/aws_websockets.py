@@ -68,6 +68,17 @@ CLIENT_OPTIONS = (
     "autoConnect",
     "version",
     "debug",
+    "unavailable",
+)
+
+#: Why a page has no connect URL (the client's error names it: ``unavailable``).
+NO_ROUTE = (
+    'no ApiGatewayAdditionalRoute has route_key "{key}" (the view\'s websocket_route_key): '
+    "add that route to the gateway"
+)
+NO_ADDRESS = (
+    'ApiGateway "{name}" has no address yet: create it on AWS, or serve it with '
+    "manage.py runwsgateway"
 )
 
 _BODY_KEY = re.compile(r"^\$request\.body\.([A-Za-z0-9_]+)$")
@@ -103,6 +114,18 @@ def _route_options(route: Any) -> dict[str, Any]:
     return {"routeKey": route_key, "routeSelectionKey": match.group(1)}
 
 
+def _unavailable(context: Any) -> str | None:
+    """Why the mixins gave no ``websocket_url`` (``None`` when they gave one, or when the
+    context does not come from them)."""
+    if context.get("websocket_url"):
+        return None
+    route = context.get("api_gateway_route")
+    if route is not None:
+        return NO_ADDRESS.format(name=getattr(route.api_gateway, "api_name", ""))
+    key = context.get("websocket_route_key")
+    return NO_ROUTE.format(key=key) if key else None
+
+
 def client_config(context: Any, **overrides: Any) -> dict[str, Any]:
     """The configuration ``{% websocket_config %}`` renders, as a dict."""
     config: dict[str, Any] = {
@@ -112,6 +135,9 @@ def client_config(context: Any, **overrides: Any) -> dict[str, Any]:
         "version": __version__,
     }
     config.update(_route_options(context.get("api_gateway_route")))
+    unavailable = _unavailable(context)
+    if unavailable:
+        config["unavailable"] = unavailable
     request = context.get("request")
     if request is not None:
         config["csrfToken"] = get_token(request)

@@ -2,6 +2,8 @@
 
 Part of the public API, like Channels' ``channels.testing``:
 
+- :func:`make_gateway` (:mod:`.gateways`): an ``ApiGateway`` row for tests (what the
+  ``ws_gateway`` fixture returns).
 - :class:`GatewayCallbacks`, :func:`callback_headers` (:mod:`.callbacks`): ``$connect``,
   messages and ``$disconnect`` through Django's test client, with exactly the headers, secret and
   body API Gateway sends; :func:`new_connection_id` an id shaped like AWS's.
@@ -9,8 +11,8 @@ Part of the public API, like Channels' ``channels.testing``:
   ``send_message`` posts instead of sending it.
 - :mod:`.local_gateway`: :class:`~.local_gateway.LocalGatewayFixture`, what the ``local_gateway``
   fixture returns (needs the ``[local]`` extra, so it is not imported here).
-- :mod:`.pytest_plugin`: the pytest plugin (registered as an entry point) with the ``ws_outbox``
-  and ``local_gateway`` fixtures.
+- :mod:`.pytest_plugin`: the pytest plugin (registered as an entry point) with the
+  ``ws_gateway``, ``ws_outbox`` and ``local_gateway`` fixtures.
 
 ::
 
@@ -30,6 +32,7 @@ from ..wire import new_connection_id
 
 if TYPE_CHECKING:
     from .callbacks import GatewayCallbacks, callback_headers
+    from .gateways import make_gateway
     from .outbox import Outbox, SentMessage, capture_messages
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "SentMessage",
     "callback_headers",
     "capture_messages",
+    "make_gateway",
     "new_connection_id",
 ]
 
@@ -49,6 +53,7 @@ _MODULES = {
     "Outbox": "outbox",
     "SentMessage": "outbox",
     "capture_messages": "outbox",
+    "make_gateway": "gateways",
 }
 
 

@@ -20,7 +20,10 @@ import secrets
 from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
+from django.http.request import split_domain_port, validate_host
 from django.test import Client
 from django.urls import reverse
 
@@ -83,6 +86,38 @@ def callback_headers(
     return headers
 
 
+#: Django's test client's host, which Django's test set-up adds to ``ALLOWED_HOSTS``.
+TEST_HOST = "testserver"
+
+
+def _allowed(host: str) -> bool:
+    """Whether Django would accept ``host`` (``ALLOWED_HOSTS``, as ``HttpRequest.get_host``)."""
+    allowed = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not allowed:  # what Django allows then
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    domain, _port = split_domain_port(host)
+    return bool(domain) and validate_host(domain, allowed)
+
+
+def _callback_host(gateway: ApiGateway, host: str | None) -> str:
+    """The ``Host`` callbacks carry: ``host`` when given; else, as API Gateway sends, the host of
+    the gateway's ``target_base_endpoint``, or the test client's own when ``ALLOWED_HOSTS``
+    refuses that one (a fresh project's test settings allow only ``testserver``). A host Django
+    would refuse raises at once, naming the setting, instead of every callback failing with a
+    400 ``DisallowedHost``."""
+    target = urlsplit(gateway.target_base_endpoint or "").netloc
+    candidates = [host] if host else [c for c in (target, TEST_HOST) if c]
+    for candidate in candidates:
+        if _allowed(candidate):
+            return candidate
+    where = "given as host=" if host else "of the gateway's target_base_endpoint"
+    raise ImproperlyConfigured(
+        f"GatewayCallbacks would send Host: {candidates[0]} (the host {where}), which "
+        f"settings.ALLOWED_HOSTS ({list(settings.ALLOWED_HOSTS)!r}) does not allow: add it to "
+        f"ALLOWED_HOSTS, or pass host= a host it allows"
+    )
+
+
 class GatewayCallbacks:
     """Send ``$connect``, message and ``$disconnect`` callbacks for ``gateway`` through a Django
     test ``Client`` (whose cookies carry the browser session on ``$connect``)."""
@@ -90,8 +125,7 @@ class GatewayCallbacks:
     def __init__(self, client: Client, gateway: ApiGateway, *, host: str | None = None) -> None:
         self.client = client
         self.gateway = gateway
-        # API Gateway sends the integration URI's host; so do we unless told otherwise.
-        self.host = host or urlsplit(gateway.target_base_endpoint or "").netloc or "testserver"
+        self.host = _callback_host(gateway, host)
 
     def _path(self, url: str) -> str:
         return urlsplit(url).path

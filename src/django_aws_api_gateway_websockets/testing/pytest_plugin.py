@@ -1,5 +1,7 @@
 """pytest plugin (registered as an entry point): fixtures for projects that use this package.
 
+- ``ws_gateway``: an ``ApiGateway`` row made by
+  :func:`django_aws_api_gateway_websockets.testing.make_gateway` (needs the database).
 - ``ws_outbox``: records what ``send_message`` posts instead of sending it
   (see :func:`django_aws_api_gateway_websockets.testing.capture_messages`).
 - ``local_gateway``: a real local API Gateway in front of pytest-django's ``live_server``
@@ -16,8 +18,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from ..models import ApiGateway
     from .local_gateway import LocalGatewayFixture
     from .outbox import Outbox
+
+
+@pytest.fixture
+def ws_gateway(db: None) -> ApiGateway:
+    """An ``ApiGateway`` row for ``GatewayCallbacks`` (see ``testing.make_gateway``)."""
+    from .gateways import make_gateway
+
+    return make_gateway()
 
 
 @pytest.fixture

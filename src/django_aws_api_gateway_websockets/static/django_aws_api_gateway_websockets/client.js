@@ -69,6 +69,7 @@ export const DEFAULTS = Object.freeze({
   autoConnect: true, //          connect() opens at once (used by connect(config))
   version: null, //              the package version the page was rendered with
   debug: false, //               log what happens to the console
+  unavailable: null, //          why the page has no url (the tag says which route is missing)
 });
 
 const CHANNEL_RE = /^[a-zA-Z0-9_-]{1,128}$/;
@@ -145,7 +146,10 @@ export class WebSocketClient extends EventTarget {
       else if (value !== undefined) clean[key] = value;
     }
     this.options = { ...DEFAULTS, ...clean };
-    if (!this.options.url) throw new TypeError("WebSocketClient needs a url");
+    if (!this.options.url) {
+      const why = this.options.unavailable;
+      throw new TypeError(`WebSocketClient needs a url${why ? `: ${why}` : ""}`);
+    }
     if (this.options.version && this.options.version !== VERSION) {
       console.warn(
         `WebSocketClient: the page was rendered by version ${this.options.version} ` +
