@@ -52,4 +52,3 @@ def test_the_audit_logger_redacts_tracebacks(caplog) -> None:
             logger.error("apply failed", exc_info=True)
     (record,) = caplog.records
     assert TOKEN not in logging.Formatter().format(record)
-
