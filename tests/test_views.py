@@ -129,7 +129,9 @@ class TestTokenView:
         response = WebSocketTokenView.as_view()(request)
         assert response.status_code == 200
         assert request.session.session_key
-        assert WebSocketToken.objects.get().session_key == hash_session_key(request.session.session_key)
+        assert WebSocketToken.objects.get().session_key == hash_session_key(
+            request.session.session_key
+        )
 
 
 # -- $connect ---------------------------------------------------------------------------------

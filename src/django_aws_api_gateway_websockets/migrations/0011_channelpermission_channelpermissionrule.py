@@ -76,8 +76,7 @@ class Migration(migrations.Migration):
                     "permissions",
                     models.ManyToManyField(
                         blank=True,
-                        help_text="All of these are required; add another rule for an "
-                        "alternative.",
+                        help_text="All of these are required; add another rule for an alternative.",
                         related_name="channel_permission_rules",
                         to="auth.permission",
                     ),

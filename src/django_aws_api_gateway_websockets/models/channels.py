@@ -31,9 +31,7 @@ class ChannelPermission(models.Model):
     channel_name = models.CharField(
         max_length=128,
         unique=True,
-        validators=[
-            RegexValidator(CHANNEL_NAME_PATTERN, "Letters, digits, '_' and '-' only.")
-        ],
+        validators=[RegexValidator(CHANNEL_NAME_PATTERN, "Letters, digits, '_' and '-' only.")],
         help_text="The channel this row governs (exact name).",
     )
     access = models.CharField(
