@@ -2,9 +2,17 @@
 
 ``$connect``, message and ``$disconnect`` callbacks, exactly as API Gateway sends them (headers
 from ``testing.callback_headers``), posted by an asyncio client to gunicorn sync workers running
-``bench_site``: the package's ``WebSocketView`` (``/ws/...``) and a naive implementation of the
-same contract (``/naive/...``, see ``bench_site/views.py``), in the same run against the same
-database. Prints callbacks per second and data queries per event for both, and the ratio.
+``bench_site``, in the same run:
+
+- the package's ``WebSocketView`` (``/ws/...``);
+- the existing package itself, 4.0.0 (its wheel, unpacked apart from ours, ``_legacy.py``), the
+  same ``bench_site`` served by its own gunicorn on its own database;
+- a naive implementation of the contract (``/naive/...``, ``bench_site/views.py``);
+- the floor: a bare view running one raw ``UPDATE … RETURNING`` (``/floor-sql/``), and one
+  running no query (``/floor-none/``), measured with message callbacks.
+
+Prints callbacks per second, ours ÷ 4.0.0 and ours ÷ floor per event kind, data statements per
+event, and the gunicorn workers' CPU per callback (µs, from /proc; PostgreSQL's not included).
 
     scripts/postgres.sh start
     .venv/bin/python bench/events.py --events 3000 --workers 2 --concurrency 8
@@ -20,8 +28,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+import _legacy
 from _common import (
     BENCH,
     DEFAULT_DATABASE_URL,
@@ -127,6 +137,34 @@ def queries_per_event(gateway: Any) -> dict[tuple[str, str], int]:
     return counts
 
 
+def worker_cpu_seconds(master: int) -> float:
+    """User + system CPU of the gunicorn master's worker processes so far."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    total = 0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def serve(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "bench_site.wsgi:application",
+            f"--workers={workers}",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+            "--backlog=2048",
+        ],
+        cwd=BENCH,
+        env=env,
+    )
+
+
 async def load(
     port: int, gateway: Any, prefix: str, event: str, ids: list[str], concurrency: int
 ) -> float:
@@ -154,6 +192,16 @@ async def load(
     return len(ids) / elapsed
 
 
+#: (label, server, URL prefix); the floors are measured with message callbacks only.
+BACKENDS = (
+    ("4.0.0", "legacy", "ws"),
+    ("package", "ours", "ws"),
+    ("naive", "ours", "naive"),
+    ("floor-sql", "ours", "floor-sql"),
+    ("floor-none", "ours", "floor-none"),
+)
+
+
 def main() -> None:
     args = parse()
     gateway = prepare(args)
@@ -163,45 +211,61 @@ def main() -> None:
 
     queries = queries_per_event(gateway)
     connections.close_all()
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": f"{BENCH}:{ROOT / 'src'}"}
-    gunicorn = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "bench_site.wsgi:application",
-            f"--workers={args.workers}",
-            f"--bind=127.0.0.1:{port}",
-            "--log-level=warning",
-            "--backlog=2048",
-        ],
-        cwd=BENCH,
-        env=env,
-    )
+    _legacy_url, legacy_env = _legacy.prepare(args.database_url, gateway.api_id, HOST)
+    ports = {"ours": free_port(), "legacy": free_port()}
+    ours_env = {**os.environ, "PYTHONPATH": f"{BENCH}:{ROOT / 'src'}"}
+    servers = {
+        "ours": serve(ports["ours"], args.workers, ours_env),
+        "legacy": serve(ports["legacy"], args.workers, legacy_env),
+    }
     best: dict[tuple[str, str], float] = {}
+    cpu: dict[tuple[str, str], float] = {}
     try:
-        wait_for_port(port)
+        for port in ports.values():
+            wait_for_port(port)
         started_load = os.getloadavg()[0]
         for _ in range(args.rounds):
-            for prefix in ("naive", "ws"):
+            for label, server, prefix in BACKENDS:
                 ids = [new_connection_id() for _ in range(args.events)]
-                for event in EVENTS:
-                    rate = asyncio.run(load(port, gateway, prefix, event, ids, args.concurrency))
-                    best[prefix, event] = max(best.get((prefix, event), 0.0), rate)
+                kinds = ("message",) if label.startswith("floor") else EVENTS
+                for event in kinds:
+                    master = servers[server].pid
+                    before = worker_cpu_seconds(master)
+                    rate = asyncio.run(
+                        load(ports[server], gateway, prefix, event, ids, args.concurrency)
+                    )
+                    used = (worker_cpu_seconds(master) - before) / args.events * 1e6
+                    if rate > best.get((label, event), 0.0):
+                        best[label, event], cpu[label, event] = rate, used
     finally:
-        gunicorn.send_signal(signal.SIGTERM)
-        gunicorn.wait(timeout=30)
+        for process in servers.values():
+            process.send_signal(signal.SIGTERM)
+        for process in servers.values():
+            process.wait(timeout=30)
+    floor_sql, floor_none = best["floor-sql", "message"], best["floor-none", "message"]
     print(f"machine: {machine()} (1-min load when the load started: {started_load:.2f})")
     print(
-        f"gunicorn {args.workers} sync workers, PostgreSQL, {args.events} callbacks per event "
-        f"type, {args.concurrency} in flight, best of {args.rounds} rounds, "
+        f"gunicorn {args.workers} sync workers each, PostgreSQL, {args.events} callbacks per "
+        f"event type, {args.concurrency} in flight, best of {args.rounds} rounds, "
         f"gateway_cache_seconds={args.gateway_cache_seconds:g}"
     )
-    print(f"{'event':<12}{'package/s':>11}{'naive/s':>10}{'ratio':>8}{'queries':>9}{'naive q':>9}")
+    print(
+        f"floor: one raw UPDATE … RETURNING {floor_sql:.0f}/s "
+        f"({cpu['floor-sql', 'message']:.0f} µs CPU), no query {floor_none:.0f}/s "
+        f"({cpu['floor-none', 'message']:.0f} µs CPU)"
+    )
+    head = (
+        f"{'event':<11}{'ours/s':>8}{'4.0.0/s':>9}{'÷4.0.0':>8}{'naive/s':>9}"
+        f"{'÷floor1':>9}{'÷floor0':>9}{'stmts':>7}{'naive':>7}{'µs ours':>9}{'µs 4.0.0':>10}"
+    )
+    print(head)
     for event in EVENTS:
-        ours, naive = best["ws", event], best["naive", event]
+        ours, theirs = best["package", event], best["4.0.0", event]
         print(
-            f"{event:<12}{ours:>11.0f}{naive:>10.0f}{ours / naive:>7.2f}x"
-            f"{queries['ws', event]:>9}{queries['naive', event]:>9}"
+            f"{event:<11}{ours:>8.0f}{theirs:>9.0f}{ours / theirs:>7.2f}x"
+            f"{best['naive', event]:>9.0f}{ours / floor_sql:>8.2f}x{ours / floor_none:>8.2f}x"
+            f"{queries['ws', event]:>7}{queries['naive', event]:>7}"
+            f"{cpu['package', event]:>9.0f}{cpu['4.0.0', event]:>10.0f}"
         )
     sys.stdout.flush()
 

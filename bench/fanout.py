@@ -28,6 +28,8 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +229,29 @@ def prepare_rows(target: Target, gateway: Any, sizes: list[int]) -> None:
     connections.close_all()
 
 
+@contextmanager
+def virtual_gateway(kind: str, latency_ms: float, sizes: list[int]) -> Iterator[Target]:
+    """The target gateway with, for each N, a channel ``channel(N)`` of N connected sessions;
+    the sessions and the gateway row are deleted when the block ends."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
+
+    call_command("migrate", verbosity=0)
+    ApiGateway.objects.filter(api_name="fanout").delete()
+    gateway = ApiGateway.objects.create(api_name="fanout", api_id="fanout0001")
+    connections.close_all()
+    target = Target(kind, latency_ms, sum(sizes))
+    try:
+        prepare_rows(target, gateway, sizes)
+        yield target
+    finally:
+        target.stop()
+        WebSocketSession.objects.filter(api_gateway=gateway).delete()
+        ApiGateway.objects.filter(pk=gateway.pk).delete()
+
+
 def run_child(args: argparse.Namespace, name: str, n: int, *, memory: bool, limit: int = 0):
     command = [PYTHON, __file__, "--child", name, str(n), f"--database-url={args.database_url}"]
     if memory:
@@ -247,19 +272,8 @@ def main() -> None:
     os.environ["BENCH_DATABASE_URL"] = args.database_url
     ensure_database(args.database_url)
     setup_django()
-    from django.core.management import call_command
-    from django.db import connections
-
-    from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
-
-    call_command("migrate", verbosity=0)
-    ApiGateway.objects.filter(api_name="fanout").delete()
-    gateway = ApiGateway.objects.create(api_name="fanout", api_id="fanout0001")
-    connections.close_all()
-    target = Target(args.target, args.latency_ms, sum(sizes))
     rows: list[dict[str, Any]] = []
-    try:
-        prepare_rows(target, gateway, sizes)
+    with virtual_gateway(args.target, args.latency_ms, sizes) as target:
         started_load = os.getloadavg()[0]
         for n in sizes:
             for name in names:
@@ -289,10 +303,6 @@ def main() -> None:
                         }
                     )
                 print(f"  done: N={n} {name}", file=sys.stderr, flush=True)
-    finally:
-        target.stop()
-        WebSocketSession.objects.filter(api_gateway=gateway).delete()
-        ApiGateway.objects.filter(pk=gateway.pk).delete()
     report(args, rows, started_load)
 
 

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/chromium.sh
 SCREENSHOT_DIR="$PWD/docs/images" .venv/bin/pytest -q -p no:cacheprovider \
-  tests/test_browser_demo.py -k "chat or injected" "$@"
+  tests/client/test_browser_demo.py -k "chat or injected" "$@"
 ls -l docs/images

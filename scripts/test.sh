@@ -34,15 +34,18 @@ venv() {  # venv DIR PYTHON EXTRAS [PIP ARGS...]: create or update a virtualenv 
 # Debian's MariaDB server and the headers the mysqlclient driver (in the test extra) builds on.
 scripts/mariadb.sh install
 venv .venv "$python311" dev "Django>=5.2,<5.3"
-venv .venv-dj60 "$python312" test "Django>=6.0,<6.1"
-venv .venv-dj61 "$python313" test "Django>=6.1,<6.2"
+venv .venv-dj60 "$python312" test,docs "Django>=6.0,<6.1"
+venv .venv-dj61 "$python313" test,docs "Django>=6.1,<6.2"
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
 scripts/chromium.sh
 scripts/fetch-legacy-wheels.sh
 
 pg_url="$(scripts/postgres.sh start)"
 maria_url="$(scripts/mariadb.sh start)"
-trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true; scripts/mariadb.sh stop >/dev/null 2>&1 || true' EXIT
+# Redis (Debian's redis-server): the broker of the Celery worker tests.
+REDIS_URL="$(scripts/redis.sh start)"
+export REDIS_URL
+trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true; scripts/mariadb.sh stop >/dev/null 2>&1 || true; scripts/redis.sh stop >/dev/null 2>&1 || true' EXIT
 
 # Property-based tests run the "ci" profile (tests/conftest.py): 10,000 examples of the view
 # fuzzing per database, derandomised so a run is repeatable.
@@ -63,8 +66,9 @@ step "sdist and wheel" scripts/check-dist.sh
 
 # -- pytest passes -----------------------------------------------------------------------------
 mariadb_tests=(
-  tests/test_migrations.py tests/test_models.py tests/test_tokens.py tests/test_views.py
-  tests/test_forgery.py tests/test_secrets.py tests/test_reconcile.py
+  tests/migrations/test_migrations.py tests/models/test_models.py tests/models/test_tokens.py
+  tests/views/test_views.py tests/views/test_forgery.py tests/views/test_secrets.py
+  tests/commands/test_reconcile.py
 )
 
 run_pass() {  # run_pass NAME VENV DATABASE_URL [PYTEST ARGS...] -> log in $logs/NAME.log

@@ -1,17 +1,27 @@
+"""tests/<x>/ tests src/django_aws_api_gateway_websockets/<x>; tests/support/: fakes and harnesses.
+
+Fixtures for every suite. Two stand-ins for AWS, named for what they are: ``aws_mock`` (a
+``MagicMock`` client patched in at ``models.get_boto3_client``) and ``moto_aws`` (moto's
+emulation, in-process).
+"""
+
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from hypothesis import settings as hypothesis_settings
+from moto import mock_aws
 
 from django_aws_api_gateway_websockets.models import ApiGateway
 from django_aws_api_gateway_websockets.testing import GatewayCallbacks
-from tests.fake_aws import APP, fake_client
+from tests.support.fake_aws import APP, fake_client
+from tests.support.moto_aws import fill_moto_gaps, plain_client
 
 # `make test` selects "ci": enough examples to mean something, derandomised so CI is repeatable.
 hypothesis_settings.register_profile("ci", max_examples=10_000, derandomize=True, deadline=None)
@@ -48,9 +58,19 @@ def callbacks(logged_in_client: Client, gateway: ApiGateway) -> GatewayCallbacks
 
 
 @pytest.fixture
-def aws() -> Iterator[mock.MagicMock]:
-    """AWS faked at ``models.get_boto3_client`` by :func:`tests.fake_aws.fake_client`."""
+def aws_mock() -> Iterator[mock.MagicMock]:
+    """AWS faked at ``models.get_boto3_client`` by :func:`tests.support.fake_aws.fake_client`."""
     client = fake_client()
     with mock.patch(f"{APP}.models.get_boto3_client", return_value=client) as factory:
         client.factory = factory
         yield client
+
+
+@pytest.fixture
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """AWS emulated in-process by moto (``mock_aws``), with the gaps in moto's apigatewayv2
+    filled by :func:`tests.support.moto_aws.fill_moto_gaps`; yields a plain apigatewayv2 client
+    for the test to read what provisioning left in "AWS"."""
+    fill_moto_gaps(monkeypatch)
+    with mock_aws():
+        yield plain_client()

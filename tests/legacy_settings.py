@@ -1,4 +1,5 @@
-"""Settings for the subprocesses of tests/test_migrations.py (see tests/legacy_db.py).
+"""Settings for the subprocesses of tests/migrations/test_migrations.py (see
+tests/support/legacy_db.py).
 
 The same module serves the old package (when its unpacked wheel comes first on PYTHONPATH) and
 ours, so it only names things both have. ``WS_MIGRATION_DB`` names the database:
@@ -13,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.urls import URLPattern
 
-from tests.legacy_db import SECRET_KEY  # noqa: F401 - also used to check hashed tokens
+from tests.support.legacy_db import SECRET_KEY  # noqa: F401 - also used to check hashed tokens
 
 USE_TZ = True
 TIME_ZONE = "UTC"

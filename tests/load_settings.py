@@ -1,5 +1,5 @@
 """Settings of the Django server processes the load and fault tests start (see
-tests/local_gateway/processes.py): the test settings, with the per-IP ``$connect`` limit out of
+tests/support/processes.py): the test settings, with the per-IP ``$connect`` limit out of
 the way (every client of a load test connects from 127.0.0.1)."""
 
 from __future__ import annotations

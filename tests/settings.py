@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from urllib.parse import unquote, urlsplit
 
@@ -54,12 +55,20 @@ STATIC_URL = "/static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Mail goes to the test runner's locmem outbox. Django 6.1 replaces EMAIL_BACKEND with MAILERS
 # (and warns about either one missing); earlier releases need no mail setting for the tests.
-# ADMINS as plain addresses from 6.1 on (pairs are deprecated there, required before).
+# ADMINS as plain addresses from 6.0 on (pairs are deprecated there, required before).
 if django.VERSION >= (6, 1):
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+if django.VERSION >= (6, 0):
     ADMINS: list[str] | list[tuple[str, str]] = ["admin@example.com"]
 else:
     ADMINS = [("Admin", "admin@example.com")]
+
+# Broadcast chunks as tasks (tests/messaging/test_broadcast_ranges.py): django-tasks-db's
+# database backend, on django.tasks (Django 6.0+) or the django-tasks backport (5.2), when
+# installed (the test extra installs them).
+if importlib.util.find_spec("django_tasks_db"):
+    INSTALLED_APPS += [*(["django_tasks"] if django.VERSION < (6, 0) else []), "django_tasks_db"]
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AWS_REGION_NAME = "us-east-1"
 AWS_ACCESS_KEY_ID = "testing"

@@ -8,7 +8,8 @@ from urllib.parse import unquote, urlsplit
 
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = False
-ALLOWED_HOSTS = ["*"]
+# The host by name too: the existing package compares the Host header with the list literally.
+ALLOWED_HOSTS = ["*", "bench.example.com"]
 USE_TZ = True
 ROOT_URLCONF = "bench_site.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

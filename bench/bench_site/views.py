@@ -72,3 +72,26 @@ def naive(request: HttpRequest, route: str) -> HttpResponse:
         if body.get("handler") != "echo":
             return HttpResponse("Unknown handler", status=400)
     return JsonResponse({})
+
+
+_FLOOR_SQL = (
+    'UPDATE "django_aws_api_gateway_websockets_websocketsession" '
+    'SET "request_count" = "request_count" + 1 WHERE "connection_id" = %s RETURNING "id"'
+)
+
+
+@csrf_exempt
+def floor_sql(request: HttpRequest, route: str) -> HttpResponse:
+    """The floor with one statement: a bare view running one raw ``UPDATE … RETURNING``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_FLOOR_SQL, [request.headers["Connectionid"]])
+        cursor.fetchone()
+    return JsonResponse({})
+
+
+@csrf_exempt
+def floor_none(request: HttpRequest, route: str) -> HttpResponse:
+    """The floor with no query: a bare view answering ``{}``."""
+    return JsonResponse({})

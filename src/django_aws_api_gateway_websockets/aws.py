@@ -1,19 +1,22 @@
 """boto3 clients, the region, the two URLs of a gateway, and one vocabulary for AWS errors.
 
-The patch point. ``models`` re-exports :func:`get_region_name` and :func:`get_boto3_client`, and
-projects' test suites patch ``models.get_boto3_client`` (the existing package's testing docs
-teach it). So every AWS client the package makes comes from :func:`client`, which looks that
-attribute up at call time: a patch made after import is seen by provisioning, reconcile and
-messaging alike. This module never imports ``models`` at import time (``models`` imports it).
+The patch points. ``models`` re-exports :func:`get_region_name` and :func:`get_boto3_client`
+and holds ``boto3``, and projects' test suites patch ``models.get_boto3_client`` (the existing
+package's testing docs teach it) or ``models.boto3`` (to block AWS). So every AWS client the
+package makes comes from :func:`client`, which looks the factory up there at call time, and
+:func:`get_boto3_client` calls the ``boto3`` found there at call time: a patch made after import
+is seen by provisioning, reconcile and messaging alike. This module never imports ``models`` at
+import time (``models`` imports it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import boto3
+import boto3 as _real_boto3
 from botocore.exceptions import ClientError
 
 from .conf import conf
@@ -50,9 +53,18 @@ def get_region_name() -> str:
     return region
 
 
+def _patch_point() -> Any:
+    return import_module(_PATCH_POINT_MODULE)
+
+
+def boto3_module() -> Any:
+    """The ``boto3`` in force: ``models.boto3``, patched or not."""
+    return _patch_point().boto3
+
+
 def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     """A boto3 client for ``service``; extra keyword arguments (``endpoint_url``, ``config``)
-    pass through to boto3.
+    pass through to boto3 (``models.boto3``, read at call time).
 
     ``AWS_IAM_PROFILE`` wins (the region then comes from the profile, or from the settings
     when the profile names none);
@@ -60,6 +72,7 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     otherwise boto3's default credential chain with the configured region.
     """
     name = cast(Any, service)  # boto3-stubs overloads on literal service names
+    boto3 = boto3_module()
     if conf.iam_profile:
         session = boto3.Session(profile_name=conf.iam_profile)
         if not session.region_name and conf.region_name:
@@ -79,12 +92,33 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
 
 def factory() -> Any:
     """The client factory in force: ``models.get_boto3_client``, patched or not."""
-    return import_module(_PATCH_POINT_MODULE).get_boto3_client
+    return _patch_point().get_boto3_client
 
 
 def factory_is_patched() -> bool:
-    """Whether a project (or a test) replaced ``models.get_boto3_client``."""
-    return factory() is not get_boto3_client
+    """Whether a project (or a test) replaced ``models.get_boto3_client`` or ``models.boto3``:
+    the clients are then test doubles, which get every call made exactly as before."""
+    return factory() is not get_boto3_client or boto3_module() is not _real_boto3
+
+
+#: Set on a replacement factory that answers as AWS would (see :func:`behaves_like_aws`).
+_LIKE_AWS = "_aws_websockets_behaves_like_aws"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def behaves_like_aws(replacement: F) -> F:
+    """Mark a replacement factory as faithful to AWS (the package's own
+    ``testing.capture_messages``): unlike a project's test double, it is not given the existing
+    package's URL for a gateway that was never created (such a row is reported as failed)."""
+    setattr(replacement, _LIKE_AWS, True)
+    return replacement
+
+
+def test_double_in_force() -> bool:
+    """Whether ``models.get_boto3_client`` or ``models.boto3`` is a project's test double
+    (patched, and not marked :func:`behaves_like_aws`)."""
+    return factory_is_patched() and getattr(factory(), _LIKE_AWS, False) is not True
 
 
 def client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
@@ -132,14 +166,18 @@ def management_endpoint(gateway: Gateway) -> str:
     When the gateway records an ``api_endpoint`` (AWS returns ``wss://{api_id}.execute-api.
     {region}.amazonaws.com``; the local gateway stores its own ``ws://host:port``) the endpoint is
     that URL over HTTP(S) plus the stage. Otherwise it is AWS's address built from ``api_id``
-    and the configured region.
+    and the configured region; without an ``api_id`` that is a ``ValueError``, except for a
+    project's test double (see :func:`test_double_in_force`), which gets the address as the
+    existing package built it.
     """
     stage = quote(stage_name(gateway), safe="")
     if gateway.api_endpoint:
         parts = urlsplit(gateway.api_endpoint)
         path = parts.path.rstrip("/")
         return urlunsplit((_http_scheme(parts.scheme), parts.netloc, f"{path}/{stage}", "", ""))
-    if not gateway.api_id:
+    if not gateway.api_id and not test_double_in_force():
+        # A patched factory is a test double: it gets the URL the existing package built,
+        # even for a gateway that was never created.
         raise ValueError(f"API Gateway {gateway.api_name!r} has no api_id: it was never created")
     return f"https://{gateway.api_id}.execute-api.{get_region_name()}.amazonaws.com/{stage}"
 

@@ -104,6 +104,9 @@ OPTIONS: Mapping[str, Option] = {
     "broadcast_dispatcher": Option(None, _callable_path, "None or the dotted path of a callable"),
     # Connections per Broadcast handed to the dispatcher.
     "broadcast_chunk_size": Option(5000, _positive_int, "a positive integer"),
+    # The ready task dispatchers (messaging.tasks, messaging.celery) enqueue each chunk when the
+    # transaction commits (nothing for a rolled-back write); False enqueues at once.
+    "broadcast_on_commit": Option(True, _bool, "True or False"),
 }
 
 
@@ -192,6 +195,10 @@ class Settings:
     @property
     def broadcast_chunk_size(self) -> int:
         return int(self.option("broadcast_chunk_size"))
+
+    @property
+    def broadcast_on_commit(self) -> bool:
+        return bool(self.option("broadcast_on_commit"))
 
     # -- AWS -------------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
-"""A short-lived, per-process cache of ``ApiGateway`` rows by API id, for ``$connect``.
+"""A short-lived, per-process cache of ``ApiGateway`` rows by API id, for every callback.
 
-Every ``$connect`` names its gateway by API id, and gateway rows change rarely. A hit saves the
-view building and running the gateway query (bench/README.md, "Event handling"). What keeps it
-safe:
+Every callback names its gateway by API id, and gateway rows change rarely. A hit saves the
+view building and running the gateway query (bench/README.md, "Event handling"): a message or a
+``$disconnect`` is then one statement. What keeps it safe:
 
 - an entry lives at most ``WEBSOCKETS["gateway_cache_seconds"]`` (default 5; 0 turns the cache
   off), so a change made in another process is seen within that time;
@@ -11,10 +11,13 @@ safe:
 - a callback whose secret does not match a cached row is checked again against the database
   before it is refused, so a rotated or newly set secret is accepted at once, and a forged
   callback costs the same query as without the cache;
-- the view uses the cache only in autocommit mode. Inside a transaction (``ATOMIC_REQUESTS``, or
-  a ``TestCase``) a row deleted since it was cached would only fail its foreign key at commit,
-  after the view has answered; in autocommit the session ``INSERT`` fails at once and the view
-  answers as for an unknown gateway.
+- ``$connect`` (which inserts a row referring to the gateway) uses the cache only in autocommit
+  mode. Inside a transaction (``ATOMIC_REQUESTS``, or a ``TestCase``) a row deleted since it was
+  cached would only fail its foreign key at commit, after the view has answered; in autocommit
+  the session ``INSERT`` fails at once and the view answers as for an unknown gateway. Messages
+  and ``$disconnect`` insert nothing: they update the connection's row only where it still
+  refers to the gateway (a deleted gateway's sessions were set to NULL), so they use the cache in
+  any mode.
 
 Entries are copies: a view may change its gateway object without touching other requests'.
 """
@@ -35,10 +38,12 @@ if TYPE_CHECKING:
 _entries: dict[str, tuple[float, ApiGateway]] = {}
 
 
-def enabled() -> bool:
-    """The cache may be used here: it is switched on and the default connection is in
-    autocommit mode."""
-    return conf.gateway_cache_seconds > 0 and not transaction.get_connection().in_atomic_block
+def enabled(*, inserting: bool = True) -> bool:
+    """The cache may be used here: it is switched on and, when the callback ``inserting`` a
+    row that refers to the gateway, the default connection is in autocommit mode."""
+    if conf.gateway_cache_seconds <= 0:
+        return False
+    return not (inserting and transaction.get_connection().in_atomic_block)
 
 
 def get(api_id: str) -> ApiGateway | None:

@@ -3,7 +3,7 @@
 A database migrated by another release (a future upstream one, or a newer one of ours) has
 columns this package's migration state does not describe; migrating on top of it would leave them
 unfilled, or drop them where SQLite rebuilds a table. Names this package knows are its files'
-names and the names they replace (0100-0103 replace our released 0010-0013, the squash replaces
+names and the names they replace (0100-0104 replace our earlier 0010-0014, the squash replaces
 0001-0009). System check E008 reports the unknown ones, and :func:`refuse_unknown_history` stops
 ``migrate`` on them even under ``--skip-checks``.
 """

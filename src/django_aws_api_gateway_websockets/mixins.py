@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from django.apps import apps
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from .models import ApiGatewayAdditionalRoute
 
@@ -52,13 +53,31 @@ def app_channel_name(module: str) -> str:
 
 
 class AppChannelWebSocketMixin(AddWebSocketRouteToContextMixin):
-    """Uses the view's Django app as both route key and channel name;
-    :attr:`app_channel_override` replaces only the channel."""
+    """Uses the Django app of the view that served the request as both route key and channel
+    name; :attr:`app_channel_override` replaces only the channel."""
 
+    request: Any = None
     app_channel_override: str | None = None
 
+    def _view_module(self) -> str:
+        """The module of the view that served the request: ``request.resolver_match`` when the
+        URL resolver matched it, else ``resolve(request.path_info)`` (this module's ``resolve``,
+        which projects' tests patch when they render with ``RequestFactory``), else this view
+        class's module."""
+        request = self.request
+        match = getattr(request, "resolver_match", None)
+        if isinstance(match, ResolverMatch):
+            return str(match.func.__module__)
+        path = getattr(request, "path_info", None)
+        if isinstance(path, str):
+            try:
+                return str(resolve(path).func.__module__)
+            except Resolver404:
+                pass
+        return type(self).__module__
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        app_name = app_channel_name(type(self).__module__)
+        app_name = app_channel_name(self._view_module())
         self.websocket_route_key = app_name
         self.channel_name = self.app_channel_override or app_name
         return super().get_context_data(**kwargs)

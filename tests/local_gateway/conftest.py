@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -130,13 +129,6 @@ def stub_backend() -> Iterator[StubBackend]:
         yield stub
     finally:
         stop()
-
-
-def free_port() -> int:
-    """A port nothing listens on (a backend that is down)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

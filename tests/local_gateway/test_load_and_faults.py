@@ -48,9 +48,9 @@ from django_aws_api_gateway_websockets.models import (
     WebSocketToken,
     hash_session_key,
 )
+from tests.support.processes import Process, django_server, local_gateway, shareable_database_url
 
 from .conftest import Browser
-from .processes import Process, django_server, local_gateway, shareable_database_url
 
 pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
 

@@ -11,11 +11,15 @@
 
 Messages never carry secrets, AWS error texts or tracebacks: a failure names the object and the
 error type or AWS error code (with the AWS operation that failed), and the details stay in the
-server's log. Secrets are never displayed: a gateway's ``secret`` shows as "set"/"not set", a
+server's log (the existing package's two actions keep its texts). Messages go through this
+package's ``messages`` attribute (``django.contrib.messages``), which projects' tests patch.
+Secrets are never displayed: a gateway's ``secret`` shows as "set"/"not set", a
 token only as its first characters, and a token's browser session key not at all.
 """
 
 from __future__ import annotations
+
+from django.contrib import messages
 
 from .actions import (
     AWS_ERRORS,
@@ -25,6 +29,7 @@ from .actions import (
     NothingToDoError,
     Outcome,
     Step,
+    Wording,
     admin_action,
     describe_error,
     run_action,
@@ -33,6 +38,7 @@ from .audit import AUDIT_LOGGER, audit, logger
 from .gateway_actions import (
     GATEWAY_ACTIONS,
     PROVISIONING_ACTIONS,
+    LegacyWording,
     apply_gateways,
     create_api_gateway,
     create_api_gateway_step,
@@ -70,12 +76,14 @@ __all__ = [
     "ApiGatewayAdditionalRouteInline",
     "ApiGatewayAdmin",
     "ConnectionRateLimitAdmin",
+    "LegacyWording",
     "NothingToDoError",
     "Outcome",
     "ReadOnlyAdminMixin",
     "Step",
     "WebSocketSessionAdmin",
     "WebSocketTokenAdmin",
+    "Wording",
     "admin_action",
     "apply_gateways",
     "audit",
@@ -85,6 +93,7 @@ __all__ = [
     "create_custom_domain_step",
     "describe_error",
     "logger",
+    "messages",
     "plan_gateways",
     "run_action",
     "save_route",

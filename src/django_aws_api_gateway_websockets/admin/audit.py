@@ -18,13 +18,19 @@ AUDIT_LOGGER = "django_aws_api_gateway_websockets.admin"
 logger = logging.getLogger(AUDIT_LOGGER)
 
 
-def _admin_user(request: HttpRequest) -> str:
+def _admin_user(request: HttpRequest | None) -> str:
+    if request is None:
+        return "(no request)"
     user = request.user
     return f"{user.get_username()!r} (pk={user.pk})"
 
 
 def audit(
-    request: HttpRequest, action: str, obj: Any, outcome: str, level: int = logging.INFO
+    request: HttpRequest | None,
+    action: str,
+    obj: Any,
+    outcome: str,
+    level: int = logging.INFO,
 ) -> None:
     """One audit line: who ran what on which object, and how it ended."""
     logger.log(

@@ -1,7 +1,8 @@
 """The gateway admin's actions, each a step run by :func:`.actions.run_action`.
 
-- "Create API Gateway" and "Create Custom Domain": the existing package's one-shot actions (their
-  message texts are part of its contract).
+- "Create API Gateway" and "Create Custom Domain": the existing package's one-shot actions. Their
+  message texts are part of its contract (:class:`LegacyWording`); they accept any iterable of
+  gateways, as projects' tests call them with a list.
 - "Plan AWS changes", "Apply to AWS" and "Tear down AWS resources": provisioning that converges.
   A change is also recorded in the gateway's admin history; a step that stops names the
   provisioning step that failed and the AWS error code, and counts the changes made before it.
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
@@ -22,6 +24,7 @@ from django.template.response import TemplateResponse
 from .. import provisioning
 from ..aws import describe_error
 from ..models import ApiGateway
+from ..models.gateways import API_NOT_CREATED
 from ..provisioning import ProvisioningError, Result
 from .actions import (
     AWS_ERRORS,
@@ -29,6 +32,7 @@ from .actions import (
     ActionStoppedError,
     NothingToDoError,
     Outcome,
+    Wording,
     admin_action,
     run_action,
 )
@@ -47,39 +51,71 @@ TEARDOWN_TEMPLATE = "django_aws_api_gateway_websockets/admin/teardown_confirmati
 # -- the existing package's actions ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LegacyWording(Wording):
+    """The existing package's texts: ``<api_name> created``, ``<api_name> already created``,
+    ``<api_name>: <reason>`` for a precondition, ``<failed> <api_name>: <ExceptionClassName>``
+    for a failure (the audit line keeps the AWS error code and operation)."""
+
+    failed_prefix: str
+    refused_level = "error"
+
+    def name(self, obj: Any) -> str:
+        return str(getattr(obj, "api_name", obj))
+
+    def done(self, action: str, name: str, outcome: Outcome) -> str:
+        return outcome.text
+
+    def nothing_to_do(self, action: str, name: str, reason: str) -> str:
+        return reason
+
+    def refused(self, action: str, name: str, reason: str) -> str:
+        return f"{name}: {reason}"
+
+    def failed(self, action: str, name: str, error: BaseException) -> str:
+        return f"{self.failed_prefix} {name}: {type(error).__name__}"
+
+
 def create_api_gateway_step(gateway: ApiGateway) -> Outcome:
     """Create the gateway on AWS (see :meth:`ApiGateway.create_gateway`)."""
+    already = NothingToDoError(f"{gateway.api_name} already created")
     if gateway.api_created:
-        raise NothingToDoError("is already created")
+        raise already
     if not gateway.target_base_endpoint:
-        raise ActionRefusedError("has no target base endpoint: set it, then run the action again")
+        raise ActionRefusedError("target_base_endpoint is empty: set it, then run the action again")
     if not gateway.create_gateway():
-        raise NothingToDoError("is already created")
-    return Outcome(f"created (API id {gateway.api_id})")
+        raise already
+    return Outcome(f"{gateway.api_name} created", f"succeeded (API id {gateway.api_id})")
 
 
 def create_custom_domain_step(gateway: ApiGateway) -> Outcome:
-    """Create the gateway's custom domain (see :meth:`ApiGateway.create_custom_domain`)."""
+    """Create the gateway's custom domain (see :meth:`ApiGateway.create_custom_domain`); its
+    ``ValueError`` (a precondition) is shown with its text."""
     if gateway.custom_domain_created:
-        raise NothingToDoError("already has its custom domain")
-    if not gateway.api_created:
-        raise ActionRefusedError("is not created yet: run “Create API Gateway” first")
-    if not gateway.domain_name:
-        raise ActionRefusedError("has no domain name: set it, then run the action again")
-    if not gateway.certificate_arn:
-        raise ActionRefusedError("has no certificate ARN: set it, then run the action again")
-    gateway.create_custom_domain()
+        raise NothingToDoError(f"{gateway.domain_name} custom domain already created")
+    if not gateway.api_created:  # checked here too: a test double's method would not check it
+        raise ActionRefusedError(API_NOT_CREATED)
+    try:
+        gateway.create_custom_domain()
+    except ValueError as error:
+        raise ActionRefusedError(str(error)) from error
     return Outcome(
-        f"custom domain {gateway.domain_name} created; point its DNS record at "
-        f"{gateway.api_gateway_domain_name}"
+        f"{gateway.domain_name} custom domain created",
+        f"succeeded (point the DNS record at {gateway.api_gateway_domain_name})",
     )
 
 
 create_api_gateway = admin_action(
-    "create_api_gateway", "Create API Gateway", create_api_gateway_step
+    "create_api_gateway",
+    "Create API Gateway",
+    create_api_gateway_step,
+    wording=LegacyWording("Failed to create"),
 )
 create_custom_domain = admin_action(
-    "create_custom_domain", "Create Custom Domain", create_custom_domain_step
+    "create_custom_domain",
+    "Create Custom Domain",
+    create_custom_domain_step,
+    wording=LegacyWording("Failed to create custom domain for"),
 )
 
 

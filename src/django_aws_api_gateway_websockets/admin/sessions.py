@@ -111,6 +111,12 @@ class WebSocketTokenAdmin(ReadOnlyAdminMixin, TokenAdminBase):
     def token_prefix(self, obj: WebSocketToken) -> str:
         return f"{obj.token[:TOKEN_PREFIX_LENGTH]}…"
 
+    @admin.display(description="Token")
+    def token_preview(self, obj: WebSocketToken) -> str:
+        """The existing package's column (projects list it in ``list_display``): the first 16
+        characters of the token."""
+        return f"{obj.token[:16]}..."
+
     @admin.display(description="expired", boolean=True)
     def expired(self, obj: WebSocketToken) -> bool:
         return obj.created_at < timezone.now() - timedelta(seconds=conf.token_expiry_seconds)

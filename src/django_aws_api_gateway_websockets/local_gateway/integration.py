@@ -24,6 +24,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ..redaction import redact
 from ..wire import CONTEXT_HEADERS, SECRET_HEADER, user_agent
 from .config import RouteTarget
 from .context import RequestContext
@@ -206,7 +207,7 @@ class HttpProxyIntegration:
         except TimeoutError:
             return BackendResult("timeout", duration=time.monotonic() - started)
         except (aiohttp.ClientError, OSError, ValueError) as error:
-            logger.warning("integration %s unreachable: %s", url, error)
+            logger.warning("integration %s unreachable: %s", redact(url), redact(error))
             return BackendResult("unreachable", duration=time.monotonic() - started)
 
     def headers(

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from aiohttp import WSCloseCode, WSMsgType, web
 from multidict import CIMultiDictProxy
 
+from ..redaction import redact_loggers
 from .config import GatewaySpec
 from .connection import Connection
 from .context import RequestContext
@@ -41,6 +42,13 @@ from .management_api import ManagementApi
 __all__ = ["Connection", "Event", "LocalGateway"]
 
 logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
+_AIOHTTP_LOGGERS = (
+    "aiohttp.access",
+    "aiohttp.client",
+    "aiohttp.server",
+    "aiohttp.web",
+    "aiohttp.websocket",
+)
 
 
 class LocalGateway(ConnectionHub):
@@ -99,6 +107,8 @@ class LocalGateway(ConnectionHub):
 
     async def start(self) -> None:
         """Listen (on ``port``; with 0, on a free port that :attr:`port` then holds)."""
+        # Handshake URLs carry tokens: no log line of ours or aiohttp's may show them.
+        redact_loggers(logger.name, *_AIOHTTP_LOGGERS)
         await self.integration.open(keep_alive=self.backend_keep_alive)
         app = web.Application(client_max_size=max(self.limits.max_post_bytes, 1) * 8)
         # [\s\S]: any path, newlines (%0A) included; ".*" left those to aiohttp's plain 404.

@@ -52,6 +52,11 @@ def find_gateway(pk: int | None, name: str | None = None) -> ApiGateway:
         ) from None
 
 
+def gateway_changed(pk: int) -> CommandError:
+    """The row a command looked up changed between two reads (another process acted on it)."""
+    return CommandError(f"ApiGateway pk={pk} changed while it was read: run the command again.")
+
+
 def aws_failure(doing: str, gateway: ApiGateway, error: Exception) -> CommandError:
     """A ``CommandError`` naming the step that failed and the AWS error code (never the error's
     message, which can echo request values such as the gateway secret)."""

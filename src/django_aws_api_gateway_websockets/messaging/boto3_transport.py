@@ -25,6 +25,7 @@ from django.dispatch import receiver
 
 from .. import aws
 from ..conf import conf
+from ..redaction import redact
 from .outcomes import Outcome, RetryPolicy, call_with_retries, classify, no_client
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,9 @@ def fan_out(
             try:
                 clients[endpoint] = client_for(endpoint)
             except Exception as error:
-                logger.warning("No Management API client for %s: %s", endpoint, error)
+                logger.warning(
+                    "No Management API client for %s: %s", redact(endpoint), redact(error)
+                )
                 clients[endpoint] = None
                 errors[endpoint] = error
         client = clients[endpoint]

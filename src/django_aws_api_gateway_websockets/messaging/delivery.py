@@ -1,11 +1,12 @@
 """Which transport a post goes through, decided here and nowhere else, and the send through it.
 
 The rule. The client factory is ``models.get_boto3_client``, looked up at call time
-(:func:`aws.factory`). A patched factory (:func:`aws.factory_is_patched`: a project's mock,
-``testing.capture_messages``) means every post goes through the boto3 transport with clients
-from that factory, called exactly as before: once per endpoint, so mocks see every call. Only the
-original factory gets the lean transport, and only where it can reproduce what the factory's
-client would do; the other posts go through the boto3 transport on shared clients.
+(:func:`aws.factory`). A patched factory or ``boto3`` (:func:`aws.factory_is_patched`: a
+project's mock, ``testing.capture_messages``) means every post goes through the boto3 transport
+with clients from that factory, called exactly as before: once per endpoint, so mocks see
+every call. Only the original factory gets the lean transport, and only where it can reproduce
+what the factory's client would do; the other posts go through the boto3 transport on shared
+clients.
 
 ``WEBSOCKETS["send_transport"]`` chooses for the original factory: ``"auto"`` (default: lean
 whenever it can be used), ``"lean"`` (the same, logging why when it cannot) or ``"boto3"``.
@@ -22,6 +23,7 @@ from typing import Any
 
 from .. import aws
 from ..conf import conf
+from ..redaction import redact
 from . import lean
 from .boto3_transport import fan_out, shared_client
 from .outcomes import Outcome, RetryPolicy, no_client
@@ -33,9 +35,11 @@ _SERVICE = "apigatewaymanagementapi"
 
 def _patched_factory(factory: Callable[..., Any] | None) -> Callable[..., Any] | None:
     """The factory every post must go through (``factory``, else the one in force) when it is
-    not the original; ``None`` when it is, and the lean transport may be used."""
-    chosen = aws.factory() if factory is None else factory
-    return None if chosen is aws.get_boto3_client else chosen
+    not the original or ``models.boto3`` is patched; ``None`` when the lean transport may be
+    used."""
+    if factory is None:
+        return aws.factory() if aws.factory_is_patched() else None
+    return factory if factory is not aws.get_boto3_client or aws.factory_is_patched() else None
 
 
 def _lean_route(client: Any, endpoint: str) -> lean.LeanRoute | None:
@@ -90,7 +94,9 @@ def deliver(
             try:
                 clients[endpoint] = shared_client(endpoint, concurrency)
             except Exception as error:
-                logger.warning("No Management API client for %s: %s", endpoint, error)
+                logger.warning(
+                    "No Management API client for %s: %s", redact(endpoint), redact(error)
+                )
                 clients[endpoint] = None
                 errors[endpoint] = error
             client = clients[endpoint]

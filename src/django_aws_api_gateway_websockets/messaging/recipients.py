@@ -90,9 +90,11 @@ def targets(sessions: Sessions) -> tuple[list[tuple[str, str]], list[Outcome]]:
     return found, missing
 
 
-def _deliver(
+def deliver_targets(
     sessions: Sessions, found: list[tuple[str, str]], message: str, outcomes: list[Outcome]
 ) -> SendResult:
+    """Post ``message`` to ``found``, add the outcomes to ``outcomes`` and mark the gone rows
+    of ``sessions``' model disconnected."""
     outcomes.extend(deliver(found, message))
     result = SendResult(outcomes)
     sessions.model.mark_disconnected(result.gone)
@@ -102,13 +104,20 @@ def _deliver(
 def send(sessions: Sessions, message: str) -> SendResult:
     """Post the encoded ``message`` to every connected row of ``sessions``."""
     found, outcomes = targets(sessions)
-    return _deliver(sessions, found, message, outcomes)
+    return deliver_targets(sessions, found, message, outcomes)
 
 
 def send_later(sessions: Sessions, data: Any, dispatcher: Dispatcher) -> list[Any]:
     """Encode ``data`` now, read the connected rows now, and hand ``dispatcher`` one
-    :class:`Broadcast` per ``broadcast_chunk_size`` of them; what it returned, per chunk."""
+    :class:`Broadcast` per ``broadcast_chunk_size`` of them; what it returned, per chunk.
+
+    A dispatcher with a ``dispatch_queryset(sessions, message)`` method (such as
+    :class:`.ranges.RangeDispatcher`) is handed the queryset and the message instead, and
+    chunks them itself."""
     message = encode(data)
+    whole = getattr(dispatcher, "dispatch_queryset", None)
+    if whole is not None:
+        return list(whole(sessions, message))
     ids = list(sessions.filter(connected=True).values_list("connection_id", flat=True))
     size = conf.broadcast_chunk_size
     return [
@@ -128,7 +137,7 @@ def deliver_broadcast(sessions: Sessions, job: Broadcast | Mapping[str, Any]) ->
         more, missing = targets(sessions.filter(connection_id__in=ids[start : start + ID_BATCH]))
         found.extend(more)
         outcomes.extend(missing)
-    return _deliver(sessions, found, broadcast.message, outcomes)
+    return deliver_targets(sessions, found, broadcast.message, outcomes)
 
 
 def dispatcher(default: Dispatcher) -> Dispatcher:

@@ -4,9 +4,10 @@ channel permissions.
 Public names, fields, tables and defaults are those of the existing package (see the upgrade
 notes in the docs). Every name a project imports from ``models`` is importable here.
 
-The patch point: projects patch ``models.get_boto3_client`` in their tests, so it is a module
-attribute of this package; the package gets every AWS client through :func:`.aws.client`, which
-looks the attribute up here at call time.
+The patch points: projects patch ``models.get_boto3_client`` (or ``models.boto3``) in their
+tests, so both are module attributes of this package; the package gets every AWS client through
+:func:`.aws.client`, which looks the factory up here at call time, and the factory calls the
+``boto3`` found here at call time.
 
 - :mod:`.gateways`: ``ApiGateway``, ``ApiGatewayAdditionalRoute``
 - :mod:`.sessions`: ``WebSocketSession`` and its queryset's sending methods
@@ -16,6 +17,8 @@ looks the attribute up here at call time.
 """
 
 from __future__ import annotations
+
+import boto3
 
 from ..aws import get_boto3_client, get_region_name
 from ..messaging import MAX_MESSAGE_SIZE
@@ -57,6 +60,7 @@ __all__ = [
     "WebSocketSessionManager",
     "WebSocketSessionQuerySet",
     "WebSocketToken",
+    "boto3",
     "broadcast_dispatcher",
     "deliver_broadcast",
     "get_boto3_client",

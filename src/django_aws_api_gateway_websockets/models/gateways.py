@@ -26,6 +26,12 @@ DOMAIN_NAME_RE = re.compile(
 )
 API_NAME_RE = re.compile(r"^[ a-zA-Z0-9_-]+$")
 
+#: The ``ValueError`` texts of :meth:`ApiGateway.create_custom_domain` (the existing package's,
+#: shown by the admin action as ``<api_name>: <text>``).
+API_NOT_CREATED = "The API needs to be created before calling this method"
+CERTIFICATE_REQUIRED = "A Certificate ARN is required"
+DOMAIN_NAME_REQUIRED = "A domain name is required"
+
 
 class ProvisioningStatus(models.TextChoices):
     """How far provisioning got (release 4.1's values, in the order a run passes them)."""
@@ -132,6 +138,15 @@ class ApiGateway(models.Model):
         help_text="The secret before the last rotation, accepted for a window after it.",
     )
     secret_rotated_at = models.DateTimeField(null=True, blank=True, default=None, editable=False)
+    # Ours: written before the API is created and tagged on it, so that an API whose creation
+    # was interrupted (a killed run, a retried request) is found and adopted by the next run.
+    provisioning_token = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Identifies the API created for this row (provisioning tags it with it).",
+    )
     # Release 4.1's columns (migrations 0012 and 0015), same names and database shape.
     provisioning_status = models.CharField(
         max_length=16,
@@ -211,20 +226,24 @@ class ApiGateway(models.Model):
 
     # -- provisioning (kept for callers of the existing package) ---------------------------------
 
-    def create_gateway(self) -> bool:
-        """Create the API, its routes, stage and deployment on AWS. A no-op (``False``) when
-        ``api_created``; the flag is only set when every step succeeded."""
+    def create_gateway(self) -> bool | None:
+        """Create the API, its routes, stage and deployment on AWS, and return ``True``. A no-op
+        returning ``None`` (as the existing package did) when ``api_created``; the flag is only
+        set when every step succeeded."""
         if self.api_created:
-            return False
+            return None
         _provisioning().create_gateway(self)
         return True
 
     def create_custom_domain(self) -> None:
-        """Create the custom domain and map it to the stage (after :meth:`create_gateway`)."""
+        """Create the custom domain and map it to the stage (after :meth:`create_gateway`).
+        ``ValueError`` when the API is not created, or there is no certificate ARN or domain."""
         if not self.api_created:
-            raise ValueError("The API needs to be created before calling this method")
+            raise ValueError(API_NOT_CREATED)
         if not self.certificate_arn:
-            raise ValueError("A Certificate ARN is required")
+            raise ValueError(CERTIFICATE_REQUIRED)
+        if not self.domain_name:
+            raise ValueError(DOMAIN_NAME_REQUIRED)
         _provisioning().create_custom_domain(self)
 
     def deploy_api(self, client: Any) -> None:
@@ -252,16 +271,40 @@ class ApiGatewayAdditionalRoute(models.Model):
     class Meta:
         unique_together = [["api_gateway", "route_key"]]
 
+    #: What AWS is told about a route: saving a deployed row changes AWS only when one of
+    #: these changed since the row was loaded.
+    _PUSHED_FIELDS = ("api_gateway_id", "route_key", "integration_url")
+    _loaded: tuple[Any, ...] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded = self._pushed_values()  # as loaded (or as built, for a new row)
+
     def __str__(self) -> str:
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save, then create or update the route on AWS when the gateway is deployed. When AWS
-        fails, the row is kept (marked not deployed: the stage does not serve this version of
-        it) and the error is raised; saving again or ``provisionApiGateway apply`` retries."""
+        """Save, then create or update the route on AWS when the gateway is deployed and the
+        route is not deployed as it is (see :meth:`_needs_push`). When AWS fails, the row is
+        kept (marked not deployed: the stage does not serve this version of it) and the error
+        is raised; saving again or ``provisionApiGateway apply`` retries."""
+        push = not kwargs.get("update_fields") and self._needs_push()
         super().save(*args, **kwargs)
-        if not kwargs.get("update_fields"):
+        self._loaded = self._pushed_values()
+        if push:
             _provisioning().sync_additional_route(self)
+
+    def _pushed_values(self) -> tuple[Any, ...]:
+        return tuple(self.__dict__.get(name) for name in self._PUSHED_FIELDS)
+
+    def _needs_push(self) -> bool:
+        """Whether saving must update AWS: not for a row marked ``deployed`` that is inserted
+        (trusted) or whose route key, integration URL and gateway are as loaded."""
+        if not self.deployed:
+            return True
+        if self._state.adding:
+            return False
+        return getattr(self, "_loaded", None) != self._pushed_values()
 
     def create_route(self, client: Any, deploy: bool = True) -> None:
         """Create (or update, when it exists) the integration and route on AWS, then deploy."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from .. import models as _models
 from .. import provisioning as _this_package  # this package, registered at the bottom
+from ._compare import ROW_MARKER_TAG
 from ._legacy import (
     create_custom_domain,
     create_gateway,
@@ -40,6 +41,7 @@ from ._run import Change, Event, Progress, ProvisioningError, Result
 
 __all__ = [
     "ALL_PARTS",
+    "ROW_MARKER_TAG",
     "Change",
     "Event",
     "Progress",

@@ -12,6 +12,15 @@ from typing import Any
 
 from ._run import Change, Run
 
+#: The tag that marks an API as created for one gateway row: its value is
+#: ``"<pk>:<provisioning_token>"``. Provisioning finds an API whose creation answer it never got
+#: by this tag (never by name); tag convergence leaves it alone.
+ROW_MARKER_TAG = "django-aws-api-gateway-websockets:row"
+
+
+def _managed(key: str) -> bool:
+    return not key.startswith("aws:") and key != ROW_MARKER_TAG
+
 
 def diff(label: str, live: Any, desired: Any) -> list[str]:
     """``["label: live -> desired"]``, or ``[]`` when they are equal."""
@@ -37,9 +46,9 @@ def params_diff(live: Mapping[str, str] | None, desired: Mapping[str, str]) -> l
 def _tags_diff(
     live: Mapping[str, str], desired: Mapping[str, str]
 ) -> tuple[dict[str, str], list[str]]:
-    """(tags to set, tag keys to remove), ignoring keys AWS reserves."""
-    live = {k: v for k, v in live.items() if not k.startswith("aws:")}
-    to_set = {k: v for k, v in desired.items() if live.get(k) != v}
+    """(tags to set, tag keys to remove), ignoring keys AWS reserves and the row marker."""
+    live = {k: v for k, v in live.items() if _managed(k)}
+    to_set = {k: v for k, v in desired.items() if _managed(k) and live.get(k) != v}
     to_remove = sorted(live.keys() - desired.keys())
     return to_set, to_remove
 

@@ -154,8 +154,7 @@ def tear_down(run: Run) -> None:
     if api_exists:
         _domain.remove_stale_domains(run, current)
     _domain.forget_domain(run)
-    if api_exists:
-        _api.delete_api(run)
+    _api.delete_api(run, recorded=api_exists)
     _api.forget_api(run)
 
 

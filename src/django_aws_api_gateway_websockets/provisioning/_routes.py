@@ -85,7 +85,9 @@ def converge_route(
         change = Change("create", "integration", key, (f"uri {route.integration.uri}",))
         created = run.change(change, lambda: run.api.create_integration(ApiId=api_id, **kwargs))
         integration_id = (
-            run.created_id(created, "IntegrationId", change) if created is not None else "(new)"
+            (run.created_id(created, "IntegrationId", change) or "")
+            if created is not None
+            else "(new)"
         )
         changed = True
     else:
@@ -104,7 +106,7 @@ def converge_route(
     if live_route is None:
         change = Change("create", "route", key, ("two-way",) if route.two_way else ())
         created = run.change(change, lambda: run.api.create_route(ApiId=api_id, **wanted))
-        route_id = run.created_id(created, "RouteId", change) if created is not None else ""
+        route_id = (run.created_id(created, "RouteId", change) or "") if created is not None else ""
         changed = True
         responses: list[dict[str, Any]] = []
     else:

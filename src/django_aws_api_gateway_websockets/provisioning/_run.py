@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
 
 from .. import aws
+from ..redaction import REDACTED, redact
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
@@ -27,8 +28,6 @@ Action = Literal["create", "update", "delete"]
 Event = Literal["start", "done", "failed"]
 Progress = Callable[[Event, "Change"], None]
 
-#: Shown instead of the gateway secret wherever a value could contain it.
-REDACTED = "***"
 #: The longest AWS error message repeated in our own messages.
 _MAX_REASON = 300
 
@@ -104,6 +103,16 @@ def as_dict(value: Any) -> dict[str, Any] | None:
     return dict(value) if isinstance(value, dict) else None
 
 
+class NotAResponse(dict[str, Any]):
+    """What :meth:`Run.change` returns when the client answered with something that is not a
+    response (a ``MagicMock`` client in a project's tests): empty, and known to be so, so the
+    step counts as done while no id is recorded (the row keeps the ids it has)."""
+
+
+#: The one :class:`NotAResponse`.
+NOT_A_RESPONSE = NotAResponse()
+
+
 def text(response: dict[str, Any] | None, key: str) -> str:
     """``response[key]`` when it is a string, else ``""``."""
     value = (response or {}).get(key)
@@ -151,6 +160,7 @@ class Run:
     # -- messages ------------------------------------------------------------------------------
 
     def redact(self, text: str) -> str:
+        text = redact(text)
         for secret in (self.gateway.secret, self.gateway.previous_secret):
             if secret:
                 text = text.replace(secret, REDACTED)
@@ -168,12 +178,20 @@ class Run:
     # -- reading and changing ------------------------------------------------------------------
 
     def read(
-        self, step: str, call: Callable[[], Any], *, missing_ok: bool = False
+        self,
+        step: str,
+        call: Callable[[], Any],
+        *,
+        missing_ok: bool = False,
+        not_a_response: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
-        """Run a read-only call; ``None`` when ``missing_ok`` and AWS says it does not exist
-        (or when the answer is not a response at all, as from an unconfigured test double)."""
+        """Run a read-only call; ``None`` when ``missing_ok`` and AWS says it does not exist.
+        When the answer is not a response at all (an unconfigured test double), return
+        ``not_a_response`` (``None``: as if nothing was found)."""
         try:
-            return as_dict(call())
+            answer = call()
+            response = as_dict(answer)
+            return not_a_response if response is None and answer is not None else response
         except (ClientError, BotoCoreError) as error:
             if missing_ok and is_not_found(error):
                 return None
@@ -209,14 +227,19 @@ class Run:
             self._report("failed", change)
             raise
         self._report("done", change)
-        return as_dict(result) or {}
+        response = as_dict(result)
+        return NOT_A_RESPONSE if response is None and result is not None else response or {}
 
     def _report(self, event: Event, change: Change) -> None:
         if self.progress is not None:
             self.progress(event, change)
 
-    def created_id(self, response: dict[str, Any], key: str, change: Change) -> str:
-        """The id AWS returned for a created resource; a failed step when there is none."""
+    def created_id(self, response: dict[str, Any], key: str, change: Change) -> str | None:
+        """The id AWS returned for a created resource; ``None`` when the client answered with no
+        response at all (:data:`NOT_A_RESPONSE`: record nothing); a failed step when a response
+        has no id."""
+        if response is NOT_A_RESPONSE:
+            return None
         value = text(response, key)
         if not value:
             raise ProvisioningError(

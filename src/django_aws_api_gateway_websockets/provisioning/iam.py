@@ -44,9 +44,10 @@ def deploy_policy(
     domains = sorted({g.domain_name.lower().rstrip(".") for g in gateways if g.domain_name})
     statements: list[dict[str, Any]] = [
         {
+            # GET lists the APIs, to find one an interrupted run created (by its row tag).
             "Sid": "CreateApis",
             "Effect": "Allow",
-            "Action": ["apigateway:POST"],
+            "Action": ["apigateway:GET", "apigateway:POST"],
             "Resource": [_arn(partition, region, "/apis")],
         },
         {

@@ -95,27 +95,34 @@ class WebSocketViewBase(View):
     _handler: Callable[..., Any]  # messages: the handler check_handler chose
 
     def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
-        """Parse the JSON body into :attr:`body` (an empty dict when there is none)."""
+        """Parse the JSON body into :attr:`body` (an empty dict when there is none). With
+        ``debug``, :attr:`debug_log` traces it as the existing package did."""
         super().setup(request, *args, **kwargs)
+        self._debug("Within setup")
         self.body = {}
         self._body_error = None
         try:
             raw = request.body
         except RequestDataTooBig:
+            raw = None
+        if raw is None or len(raw) > self.MAX_BODY_SIZE:
             self._body_error = BODY_TOO_LARGE
+            self._debug("Request body too large")
             return
-        if not raw:
-            return
-        if len(raw) > self.MAX_BODY_SIZE:
-            self._body_error = BODY_TOO_LARGE
-            return
+        if raw:
+            self._parse_body(raw)
+        self._debug("Setup completed")
+
+    def _parse_body(self, raw: bytes) -> None:
         try:
             parsed = json.loads(raw)
         except (ValueError, RecursionError):
             self._body_error = INVALID_FORMAT
+            self._debug("Body is invalid JSON")
             return
         if not isinstance(parsed, dict):
             self._body_error = INVALID_FORMAT
+            self._debug("Body is not a JSON object")
             return
         self.body = parsed
 

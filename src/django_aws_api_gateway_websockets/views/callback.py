@@ -17,17 +17,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.core.mail import mail_admins
-from django.db.models import F, Q
+from django.db import router
+from django.db.models.signals import post_save, pre_save
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import conf
-from ..models import WebSocketSession
+from ..models import WebSocketSession, hot
 from ..wire import SECRET_HEADER, is_connection_id
 from . import gateway_auth
 from .base import API_ID_HEADER
@@ -82,12 +84,14 @@ class WebSocketView(ConnectChecks):
         "check_user_hook",
         "check_channel",
     )
-    #: Messages; then the chosen handler runs.
+    #: Messages; then the chosen handler runs. ``check_session`` counts the message on the
+    #: connection's row and reads the row back, in one statement: the checks before it need no
+    #: query (a malformed message is never counted), the ones after it see the counted row.
     message_checks = (
         "check_useragent",
-        "check_session",
         "check_body",
         "check_handler",
+        "check_session",
         "check_permissions",
     )
     #: ``$disconnect``; then :meth:`disconnect` runs.
@@ -131,9 +135,18 @@ class WebSocketView(ConnectChecks):
         except Exception as error:
             logger.exception("Unexpected WebSocket exception in %s", type(self).__name__)
             if self.SEND_EXCEPTION_MAIL:
-                mail_admins("Unexpected Websocket Exception", str(error), fail_silently=True)
+                self._mail_admins(error)
             raise
         return response if response is not None else JsonResponse({})
+
+    @staticmethod
+    def _mail_admins(error: Exception) -> None:
+        """Mail the admins about ``error``; a failure to send is logged, never raised (instead
+        of ``fail_silently=True``, which Django 6.1 deprecates)."""
+        try:
+            mail_admins("Unexpected Websocket Exception", str(error))
+        except Exception:
+            logger.warning("Mailing the admins about a WebSocket exception failed", exc_info=True)
 
     # -- common checks ---------------------------------------------------------------------------
 
@@ -149,22 +162,18 @@ class WebSocketView(ConnectChecks):
 
     def check_gateway(self, request: HttpRequest) -> HttpResponseBase | None:
         """The caller is a registered gateway (the pinned one, if any) and knows its secret
-        (``gateway_auth.identify``). For messages and disconnects the session is read here
-        with its gateway in one query; a session that belongs to another gateway counts as
-        unknown."""
+        (``gateway_auth.identify``; usually from the per-process cache, with no query)."""
         connect = self._event() == "connect"
         caller = gateway_auth.identify(
             request.headers[API_ID_HEADER],
             request.headers.get(SECRET_HEADER),
             pinned_id=self.aws_api_gateway_id,
-            connection_id=None if connect else self._connection_id(request),
+            inserting=connect,
             count_attempts_of=(
                 self._get_client_ip(request) if connect and self.RATE_LIMIT_ENABLED else None
             ),
             window_minutes=self.RATE_LIMIT_WINDOW_MINUTES,
         )
-        if caller.session is not None:
-            self.websocket_session = caller.session
         self._gateway_from_cache = caller.from_cache
         self._recent_ip_attempts = caller.recent_ip_attempts
         if caller.gateway is None:
@@ -219,12 +228,20 @@ class WebSocketView(ConnectChecks):
         return allowed | {"heartbeat"}  # the JS client's keep-alive is always answered
 
     def check_session(self, request: HttpRequest) -> HttpResponseBase | None:
-        """The connection is one this gateway opened."""
-        if self.websocket_session is None:
+        """The connection is one this gateway opened. Counts the message (``request_count``,
+        ``updated_on``) and reads the row back in the same statement (``hot.touch_session``);
+        ``request.user`` becomes the connection's user, loaded when first used."""
+        session = hot.touch_session(self._connection_id(request), self.api_gateway)
+        if session is None:
             return bad_request(UNKNOWN_CONNECTION)
-        if self.websocket_session.user is not None:
-            request.user = self.websocket_session.user
+        self._use_session(request, session)
         return None
+
+    def _use_session(self, request: HttpRequest, session: WebSocketSession) -> None:
+        self.websocket_session = session
+        if session.user_id is not None:
+            # The stubs type request.user as the default User.
+            request.user = cast(Any, SimpleLazyObject(lambda: session.user))
 
     def check_body(self, request: HttpRequest) -> HttpResponseBase | None:
         """The body is a JSON object, within ``MAX_BODY_SIZE``, naming a handler."""
@@ -267,12 +284,6 @@ class WebSocketView(ConnectChecks):
         return None
 
     def _run_handler(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        session = self.websocket_session
-        assert session is not None
-        WebSocketSession.objects.filter(pk=session.pk).update(
-            request_count=F("request_count") + 1, updated_on=timezone.now()
-        )
-        session.request_count += 1
         return self._handler(request, *args, **kwargs)
 
     # -- $disconnect and the built-in handlers ---------------------------------------------------
@@ -280,19 +291,13 @@ class WebSocketView(ConnectChecks):
     def disconnect(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase | None:
-        """Mark the connection disconnected (idempotent; unknown connections answer 200)."""
-        session = self.websocket_session
-        if session is not None and session.user is not None:
-            request.user = session.user
-        rows = WebSocketSession.objects.filter(connection_id=self._connection_id(request))
-        if self.api_gateway is not None:
-            # Another gateway's connection is not this caller's to close.
-            rows = rows.filter(Q(api_gateway=self.api_gateway) | Q(api_gateway__isnull=True))
-        rows.update(
-            connected=False, request_count=F("request_count") + 1, updated_on=timezone.now()
-        )
+        """Mark the connection disconnected (idempotent; unknown connections answer 200), in one
+        statement that also reads the row: afterwards ``self.websocket_session`` is the row and
+        ``request.user`` its user (loaded when first used). Another gateway's connection is not
+        this caller's to close; a row whose gateway was deleted is."""
+        session = hot.touch_session(self._connection_id(request), self.api_gateway, disconnect=True)
         if session is not None:
-            session.connected = False
+            self._use_session(request, session)
         return None
 
     def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
@@ -308,14 +313,33 @@ class WebSocketView(ConnectChecks):
     def change_channel(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase | None:
-        """Move this connection to ``body["channel"]`` (validated like ``?channel=``)."""
+        """Move this connection to ``body["channel"]`` (validated like ``?channel=``) in one
+        UPDATE of the channel alone. ``pre_save`` and ``post_save`` fire as for
+        ``save(update_fields=["channel_name", "updated_on"])`` (the existing package saved the
+        row), without the error ``save()`` raises when the row was deleted meanwhile."""
         channel = self.body.get("channel")
         if not self._valid_channel(channel):
             return bad_request(INVALID_CHANNEL)
         session = self.websocket_session
         assert session is not None
-        WebSocketSession.objects.filter(pk=session.pk).update(
-            channel_name=channel, updated_on=timezone.now()
-        )
+        model = type(session)
+        using = router.db_for_write(model, instance=session)
+        signal_args: dict[str, Any] = {
+            "sender": model,
+            "instance": session,
+            "raw": False,
+            "using": using,
+            "update_fields": frozenset({"channel_name", "updated_on"}),
+        }
         session.channel_name = channel
+        pre_save.send(**signal_args)
+        session.updated_on = timezone.now()
+        updated = (
+            model.objects.using(using)
+            .filter(pk=session.pk)
+            .update(channel_name=session.channel_name, updated_on=session.updated_on)
+        )
+        if not updated:
+            return bad_request(UNKNOWN_CONNECTION)  # the row was deleted meanwhile
+        post_save.send(created=False, **signal_args)
         return None

@@ -1,8 +1,12 @@
 """``$connect``: its checks, and the recording of an admitted connection.
 
 :meth:`ConnectChecks.connect` runs ``connect_checks`` (listed on ``WebSocketView``) through the
-one loop, records every refused attempt for the rate limit, admits the attempt
-(concurrency-safe), then creates the session row. Users' tests call ``connect(request)`` on a
+one loop, records every refused attempt for the rate limit, records the admitted attempt, then
+creates the session row only while the attempts in the window are within the limit (the count is
+part of the session's ``INSERT``, which runs after the attempt's row is committed: safe under
+concurrency). With a token and the rate limit that is four statements, prebuilt
+(``models.hot``): the IP's count (or none, when it rode on the gateway query), the token's claim,
+the attempt, the session. Users' tests call ``connect(request)`` on a
 view built with ``WebSocketView(api_gateway=...)``, so the checks run here, not in ``dispatch``.
 """
 
@@ -14,9 +18,10 @@ from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.utils.functional import SimpleLazyObject
 
 from ..conf import conf
-from ..models import ConnectionRateLimit, WebSocketSession, WebSocketToken
+from ..models import TOKEN_RE, ConnectionRateLimit, WebSocketSession, WebSocketToken, hot
 from ..wire import CLIENT_IP_HEADER
 from . import gateway_auth
 from .legacy import LegacyHooks
@@ -35,30 +40,43 @@ from .responses import (
 class ConnectChecks(LegacyHooks):
     """The ``$connect`` event: :meth:`connect` and the checks ``connect_checks`` names."""
 
+    _token_user: Any  # check_token: the token's user (lazy), as set on request.user
+    _token_user_id: Any  # ... and its primary key, known without loading it
+
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Run ``connect_checks``, then record the connection (user, channel, gateway)."""
         self._ip = self._get_client_ip(request)
         self._attempt_user = None
+        self._token_user = None
         refused = self._run_checks(request, self.connect_checks)
         if refused is not None:
             name, rejection = refused
             if name != "check_rate_limit":  # a refusal by the limit itself writes nothing
                 self._record_attempt(successful=False)
             return rejection
-        attempt = None
+        attempt = guard = None
         if self.RATE_LIMIT_ENABLED:
-            # Checked before, but concurrent attempts all pass that check: this is the one
-            # that holds under concurrency (see ConnectionRateLimit.admit).
-            attempt = ConnectionRateLimit.admit(
+            # Checked before, but concurrent attempts all pass that check. This holds under
+            # concurrency (as ConnectionRateLimit.admit): the attempt's row is inserted first
+            # (committed, in autocommit mode), and the session's INSERT counts the window's
+            # attempts, each admitted one counted by the last admitted caller.
+            attempt_user_id = self._user_id(self._attempt_user)
+            attempt = ConnectionRateLimit(
+                ip_address=self._ip, user_id=attempt_user_id, successful=True
+            )
+            hot.insert(attempt)
+            guard = hot.attempts_guard(
                 self._ip,
-                self._attempt_user,
+                None if self.USE_WS_TOKEN else attempt_user_id,
                 max_attempts=self.RATE_LIMIT_MAX_ATTEMPTS,
                 window_minutes=self.RATE_LIMIT_WINDOW_MINUTES,
-                limit_user=not self.USE_WS_TOKEN,
             )
-            if attempt is None:
-                return bad_request(TOO_MANY_ATTEMPTS)
-        user = getattr(request, "user", None)
+        session = WebSocketSession(
+            connection_id=self._connection_id(request),
+            channel_name=self._channel,
+            user_id=self._user_id(getattr(request, "user", None)),
+            api_gateway=self.api_gateway,
+        )
         # In autocommit mode the INSERT is its own transaction; inside one (ATOMIC_REQUESTS, tests)
         # a savepoint keeps it usable after a duplicate id.
         savepoint: AbstractContextManager[object] = (
@@ -66,19 +84,28 @@ class ConnectChecks(LegacyHooks):
         )
         try:
             with savepoint:
-                self.websocket_session = WebSocketSession.objects.create(
-                    connection_id=self._connection_id(request),
-                    channel_name=self._channel,
-                    user=user if user is not None and user.is_authenticated else None,
-                    api_gateway=self.api_gateway,
-                )
+                admitted = hot.insert(session, guard)
         except IntegrityError:
             if attempt is not None:
                 ConnectionRateLimit.objects.filter(pk=attempt.pk).update(successful=False)
             if self._gateway_from_cache and gateway_auth.cached_gateway_is_gone(self.api_gateway):
                 return self.missing_headers(request)
             return bad_request(DUPLICATE_CONNECTION)
+        if not admitted:  # over the limit: concurrent attempts got in first
+            if attempt is not None:
+                ConnectionRateLimit.objects.filter(pk=attempt.pk).delete()
+            return bad_request(TOO_MANY_ATTEMPTS)
+        self.websocket_session = session
         return JsonResponse({})
+
+    def _user_id(self, user: Any) -> Any:
+        """The primary key of ``user`` when it is an authenticated user, else ``None``; the
+        token's user (``request.user`` after ``check_token``) without loading it."""
+        if user is None:
+            return None
+        if user is self._token_user:
+            return self._token_user_id
+        return user.pk if user.is_authenticated else None
 
     def _record_attempt(self, successful: bool) -> None:
         if self.RATE_LIMIT_ENABLED:
@@ -112,6 +139,8 @@ class ConnectChecks(LegacyHooks):
         user = None if self.USE_WS_TOKEN else getattr(request, "user", None)
         self._attempt_user = user
         ip_attempts = self._recent_ip_attempts
+        if ip_attempts is None and user is None:
+            ip_attempts = hot.recent_attempts(self._ip, self.RATE_LIMIT_WINDOW_MINUTES)
         if ip_attempts is None or (user is not None and user.is_authenticated):
             allowed, count = ConnectionRateLimit.check_rate_limit(
                 ip_address=self._ip,
@@ -153,20 +182,26 @@ class ConnectChecks(LegacyHooks):
 
     def check_token(self, request: HttpRequest) -> HttpResponseBase | None:
         """With ``USE_WS_TOKEN``, ``?ws_token=`` is an unused token issued to this browser
-        session within ``token_expiry_seconds``; the connection belongs to its user."""
+        session within ``token_expiry_seconds``; the connection belongs to its user. One
+        statement claims the token and returns its user's id (``hot.claim_token``); the user
+        becomes ``request.user``, loaded when first used."""
         if not self.USE_WS_TOKEN:
             return None
         session = getattr(request, "session", None)
         session_key = getattr(session, "session_key", None)
         if not session_key:
             return bad_request(INVALID_SESSION)
-        user = WebSocketToken.validate_and_consume(
-            token_value=request.GET.get("ws_token", ""),
-            session_key=session_key,
-            max_age_seconds=conf.token_expiry_seconds,
-        )
-        if user is None:
+        token = request.GET.get("ws_token", "")
+        user_id = None
+        if TOKEN_RE.match(token):
+            user_id = hot.claim_token(token, session_key, conf.token_expiry_seconds)
+        if user_id is None:
             return bad_request(INVALID_TOKEN)
+        user_model = WebSocketToken._meta.get_field("user").related_model
+        assert isinstance(user_model, type)
+        manager = user_model._default_manager
+        user = SimpleLazyObject(lambda: manager.get(pk=user_id))
+        self._token_user, self._token_user_id = user, user_id
         request.user = cast(Any, user)  # the stubs type request.user as the default User
         self._attempt_user = user
         return None

@@ -5,14 +5,17 @@ gateway's secret in :data:`~django_aws_api_gateway_websockets.wire.SECRET_HEADER
 :func:`identify` decides who the caller is, in this order:
 
 1. the pinned API id: a view with ``aws_api_gateway_id`` set knows no other gateway;
-2. messages and ``$disconnect``: the connection's session row and its gateway, in one query; a
-   session that belongs to another gateway counts as unknown;
-3. ``$connect``: the process's cached row for the API id (``gateway_cache.py``), unless the secret
-   differs from it (perhaps just rotated: then the database decides);
-4. otherwise the registered ``ApiGateway`` row for the API id (on ``$connect`` the rate limit's
-   first count rides on this query);
-5. the secret, compared in constant time with the gateway's current one and, within the rotation
+2. the process's cached row for the API id (``gateway_cache.py``), unless the secret differs
+   from it (perhaps just rotated: then the database decides);
+3. otherwise the registered ``ApiGateway`` row for the API id (on ``$connect`` the rate limit's
+   first count rides on this query), which is then cached;
+4. the secret, compared in constant time with the gateway's current one and, within the rotation
    window after provisioning rotated it, the previous one (``ApiGateway.accepted_secrets``).
+
+Messages and ``$disconnect`` then touch the connection's row only if it belongs to this gateway
+(``models.hot.touch_session``: the gateway's primary key is in the ``UPDATE``'s ``WHERE``), so
+with a cached gateway they cost one statement, and a session of another gateway counts as
+unknown.
 
 The view turns the answer into its responses: an unknown or unpinned gateway is ``400 Invalid
 request headers``, a wrong secret ``403 Gateway authentication failed``.
@@ -27,7 +30,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import gateway_cache
 from ..conf import conf
-from ..models import ApiGateway, ConnectionRateLimit, WebSocketSession
+from ..models import ApiGateway, ConnectionRateLimit
 
 
 @dataclass(slots=True)
@@ -38,9 +41,7 @@ class Caller:
     gateway: ApiGateway | None = None
     #: The callback carried one of the gateway's accepted secrets.
     authentic: bool = False
-    #: Messages and ``$disconnect``: the connection's row, when it belongs to ``gateway``.
-    session: WebSocketSession | None = None
-    #: ``gateway`` came from this process's cache (``$connect`` in autocommit mode).
+    #: ``gateway`` came from this process's cache.
     from_cache: bool = False
     #: ``$connect`` with a rate limit: the IP's attempts in the window, counted by the gateway
     #: query (``None`` when that query did not run).
@@ -53,25 +54,20 @@ def identify(
     provided: str | None,
     *,
     pinned_id: str | None = None,
-    connection_id: str | None = None,
+    inserting: bool = False,
     count_attempts_of: str | None = None,
     window_minutes: int = 0,
 ) -> Caller:
     """Who sent a callback naming ``api_id`` with the secret ``provided``.
 
-    ``connection_id`` is given for messages and ``$disconnect`` (the session is read with its
-    gateway); without it (``$connect``) the gateway cache may answer. ``count_attempts_of``, an
+    ``inserting``: the callback will insert a row referring to the gateway (``$connect``),
+    which limits the cache to autocommit mode (``gateway_cache.enabled``). ``count_attempts_of``, an
     IP, adds that IP's recent ``$connect`` attempts (in ``window_minutes``) to the gateway query.
     """
     if pinned_id and api_id != pinned_id:
         return Caller()
     gateway = None
-    session = None
-    if connection_id is not None:
-        row = _session_with_gateway(connection_id)
-        if row is not None and row.api_gateway and row.api_gateway.api_id == api_id:
-            session, gateway = row, row.api_gateway
-    use_cache = connection_id is None and gateway_cache.enabled()
+    use_cache = gateway_cache.enabled(inserting=inserting)
     from_cache = False
     if use_cache:
         gateway = gateway_cache.get(api_id)
@@ -89,7 +85,6 @@ def identify(
     return Caller(
         gateway=gateway,
         authentic=secret_matches(gateway, provided),
-        session=session,
         from_cache=from_cache,
         recent_ip_attempts=recent_ip_attempts,
     )
@@ -117,14 +112,6 @@ def cached_gateway_is_gone(gateway: ApiGateway | None) -> bool:
         return False
     gateway_cache.forget(gateway.api_id)
     return True
-
-
-def _session_with_gateway(connection_id: str) -> WebSocketSession | None:
-    return (
-        WebSocketSession.objects.select_related("api_gateway", "user")
-        .filter(connection_id=connection_id)
-        .first()
-    )
 
 
 def _read_gateway(

@@ -112,15 +112,22 @@ class LegacyHooks(WebSocketViewBase):
             return self.api_gateway.default_channel_name
         return ""
 
+    @staticmethod
+    def _user_has(request: HttpRequest, permission: str) -> bool:
+        """``request.user.has_perms([permission])``, once per permission as the existing package
+        asked (a user model that overrides ``has_perms`` is obeyed). Only ``True`` grants it: a
+        test double's truthy answer (a ``MagicMock`` user) is a refusal, never a silent grant."""
+        return request.user.has_perms([permission]) is True
+
     def has_any_permission(self, request: HttpRequest) -> bool:
         """The user has ANY of ``permissions_required``."""
         perms = list(self.permissions_required)
-        return not perms or any(request.user.has_perm(p) for p in perms)
+        return not perms or any([self._user_has(request, p) for p in perms])
 
     def has_all_permission(self, request: HttpRequest) -> bool:
         """The user has ALL of ``all_permissions_required``."""
         perms = list(self.all_permissions_required)
-        return not perms or all(request.user.has_perm(p) for p in perms)
+        return not perms or all([self._user_has(request, p) for p in perms])
 
     # -- rejection hooks -------------------------------------------------------------------------
 
@@ -128,6 +135,9 @@ class LegacyHooks(WebSocketViewBase):
         return forbidden(PERMISSION_DENIED)
 
     def missing_headers(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.debug:  # header names only: never their values, cookies or secrets
+            expected = [*self.required_headers, *(self.additional_required_headers or [])]
+            self._debug(f"Expected {expected}, Received {list(request.headers)}")
         return bad_request(INVALID_HEADERS)
 
     def invalid_useragent(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -141,9 +151,12 @@ class LegacyHooks(WebSocketViewBase):
     def route_selection_key_missing(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponse:
+        """Deprecated (the existing package's): nothing calls it; it warns and answers its 400."""
         warnings.warn(
-            "route_selection_key_missing is deprecated: override handler_selection_key_missing",
+            "Deprecated: Use handler_selection_key_missing instead. Will be removed in version 3",
             DeprecationWarning,
             stacklevel=2,
         )
-        return self.handler_selection_key_missing(request, *args, **kwargs)
+        message = f"route_select_key {self.route_selection_key} missing from request body."
+        self._debug(message)
+        return bad_request(message)

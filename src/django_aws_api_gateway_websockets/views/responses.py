@@ -2,7 +2,7 @@
 
 The bodies are short and fixed: none of them echoes the request or the settings. They are
 importable from ``django_aws_api_gateway_websockets.views`` (tests and docs compare against
-them; ``tests/test_docs.py`` checks each one is listed in docs/troubleshooting.md).
+them; ``tests/docs/test_docs.py`` checks each one is listed in docs/troubleshooting.md).
 """
 
 from __future__ import annotations

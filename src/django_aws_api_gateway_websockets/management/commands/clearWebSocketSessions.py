@@ -16,7 +16,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        deleted, _ = WebSocketSession.objects.filter(connected=False).delete()
+        result = WebSocketSession.objects.filter(connected=False).delete()
+        deleted = result[0]  # (count, per-model counts), as the existing package read it
         self.stdout.write(
             self.style.SUCCESS(f"Successfully deleted {deleted} disconnected WebSocket sessions")
         )

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_aws_api_gateway_websockets.management._common import (
     add_gateway_arguments,
     aws_failure,
     find_gateway,
+    gateway_changed,
 )
+from django_aws_api_gateway_websockets.models import ApiGateway
 
 
 class Command(BaseCommand):
@@ -30,14 +32,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        gateway = find_gateway(options["pk"])
-        if gateway.api_created:
-            raise CommandError(
-                f"ApiGateway {gateway.api_name!r} (pk={gateway.pk}) is already created on AWS "
-                f"(api_id {gateway.api_id or 'unknown'}); there is nothing to do. To bring it "
-                "up to date with the row, run `manage.py provisionApiGateway apply --pk "
-                f"{gateway.pk}`."
-            )
+        try:  # the existing package's lookup (projects' tests patch ApiGateway in this module)
+            gateway = ApiGateway.objects.get(pk=options["pk"], api_created=False)
+        except ObjectDoesNotExist:
+            raise self._not_found(options["pk"]) from None
         if not gateway.target_base_endpoint:
             raise CommandError(
                 f"ApiGateway {gateway.api_name!r} (pk={gateway.pk}) has no target_base_endpoint: "
@@ -62,3 +60,17 @@ class Command(BaseCommand):
                 f"{gateway.stage_name}, deployment {gateway.deployment_id}."
             )
         )
+
+    @staticmethod
+    def _not_found(pk: int) -> CommandError:
+        """Why there is no row to create: no such row (listing those there are), or it is
+        already created."""
+        gateway = find_gateway(pk)  # a CommandError listing the rows when there is none
+        if gateway.api_created:
+            return CommandError(
+                f"ApiGateway {gateway.api_name!r} (pk={gateway.pk}) is already created on AWS "
+                f"(api_id {gateway.api_id or 'unknown'}); there is nothing to do. To bring it "
+                "up to date with the row, run `manage.py provisionApiGateway apply --pk "
+                f"{gateway.pk}`."
+            )
+        return gateway_changed(pk)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_aws_api_gateway_websockets.management._common import (
     add_gateway_arguments,
     aws_failure,
     find_gateway,
+    gateway_changed,
 )
+from django_aws_api_gateway_websockets.models import ApiGateway
 
 
 class Command(BaseCommand):
@@ -33,19 +35,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        gateway = find_gateway(options["pk"])
+        try:  # the existing package's lookup (projects' tests patch ApiGateway in this module)
+            gateway = ApiGateway.objects.get(
+                pk=options["pk"], api_created=True, custom_domain_created=False
+            )
+        except ObjectDoesNotExist:
+            raise self._not_found(options["pk"]) from None
         label = f"ApiGateway {gateway.api_name!r} (pk={gateway.pk})"
-        if gateway.custom_domain_created:
-            raise CommandError(
-                f"{label} already has its custom domain {gateway.domain_name}; there is nothing "
-                "to do. To bring it up to date with the row, run `manage.py provisionApiGateway "
-                f"apply --only domain --pk {gateway.pk}`."
-            )
-        if not gateway.api_created:
-            raise CommandError(
-                f"{label} is not created on AWS yet: run `manage.py createApiGateway "
-                f"--pk {gateway.pk}` first."
-            )
         if not gateway.domain_name:
             raise CommandError(f"{label} has no domain_name: set it and run the command again.")
         if not gateway.certificate_arn:
@@ -76,3 +72,22 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Created custom domain {gateway.domain_name} for {label}. {dns}")
         )
+
+    @staticmethod
+    def _not_found(pk: int) -> CommandError:
+        """Why there is no row to work on: no such row (listing those there are), its API is
+        not created yet, or it already has its custom domain."""
+        gateway = find_gateway(pk)  # a CommandError listing the rows when there is none
+        label = f"ApiGateway {gateway.api_name!r} (pk={gateway.pk})"
+        if not gateway.api_created:
+            return CommandError(
+                f"{label} is not created on AWS yet: run `manage.py createApiGateway "
+                f"--pk {gateway.pk}` first."
+            )
+        if gateway.custom_domain_created:
+            return CommandError(
+                f"{label} already has its custom domain {gateway.domain_name}; there is nothing "
+                "to do. To bring it up to date with the row, run `manage.py provisionApiGateway "
+                f"apply --only domain --pk {gateway.pk}`."
+            )
+        return gateway_changed(pk)

@@ -5,9 +5,10 @@ was configured: its credentials, TLS verification, proxy and client certificate 
 attributes of the client and its HTTP session), the ``before-send`` handlers registered on it
 (private attributes of its event system), and it reuses botocore's SigV4 signer by overriding
 the methods ``SigV4Auth.add_auth`` calls. Those names are listed here once:
-:data:`CLIENT_ATTRIBUTES` and :data:`SIGV4_HOOKS`. ``tests/test_botocore_view.py`` asserts that
-each exists on the installed botocore, so an upgrade that renames one fails there, loudly,
-instead of quietly sending everything through boto3 (or signing wrongly).
+:data:`CLIENT_ATTRIBUTES` and :data:`SIGV4_HOOKS`.
+``tests/messaging/test_botocore_view.py`` asserts that each exists on the installed botocore,
+so an upgrade that renames one fails there, loudly, instead of quietly sending everything
+through boto3 (or signing wrongly).
 """
 
 from __future__ import annotations

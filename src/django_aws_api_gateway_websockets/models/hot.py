@@ -1,0 +1,313 @@
+"""Prebuilt statements for the callback hot paths: one SQL statement where the database allows.
+
+Building a statement with the ORM costs more Python than the round trip to a local PostgreSQL
+(≈ 0.3 to 1 ms against ≈ 0.1 ms, bench/README.md "Event handling"), so the statements every
+callback runs are written here once per database alias, from the models' own metadata (tables,
+columns, each field's conversion to and from the database), and run through Django's cursor:
+they are logged and counted like any query (the query-budget tests count them).
+
+- :func:`touch_session`: a message (``request_count + 1``) or a ``$disconnect``
+  (``connected = false`` too) on the row of a connection *of the calling gateway*, read back in
+  the same statement: ``UPDATE … RETURNING`` on PostgreSQL and SQLite ≥ 3.35. MariaDB and MySQL
+  have no ``UPDATE … RETURNING`` (MariaDB's ``RETURNING`` is for ``INSERT`` and ``DELETE``), nor
+  has older SQLite: there the ``UPDATE`` is followed by a ``SELECT`` (two statements).
+- :func:`claim_token`: use a one-time token once, returning its user's id (``UPDATE …
+  RETURNING``, or ``UPDATE`` + ``SELECT``). One conditional ``UPDATE`` claims it, so concurrent
+  claims cannot both win.
+- :func:`recent_attempts`, :func:`attempts_guard`: an IP's (and a user's) ``$connect`` attempts
+  in a window: a count, or a condition for :func:`insert`.
+- :func:`insert`: a row (pre_save/post_save sent as ``Model.save()`` does), optionally only when
+  a condition holds (``INSERT … SELECT … WHERE``), returning whether it was inserted.
+
+Increments are done by the database (``request_count = request_count + 1``), so concurrent
+callbacks lose none. :func:`update_returning` says which form runs; tests switch it off to run
+the fallback on every database.
+"""
+
+# ruff: noqa: S608 - identifiers come from the models' metadata, quoted by the backend; every
+# value is a parameter.
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model, signals
+from django.db.models.expressions import DatabaseDefault
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from .gateways import ApiGateway
+from .sessions import WebSocketSession
+from .tokens import ConnectionRateLimit, WebSocketToken
+
+M = TypeVar("M", bound=Model)
+
+_built: dict[tuple[str, str], Any] = {}
+
+
+def update_returning(connection: BaseDatabaseWrapper) -> bool:
+    """``UPDATE … RETURNING`` is available: PostgreSQL, and SQLite from 3.35 (the version Django
+    checks for ``INSERT … RETURNING``, which came in the same release)."""
+    return connection.vendor in ("postgresql", "sqlite") and bool(
+        connection.features.can_return_columns_from_insert
+    )
+
+
+def _insert_returning(connection: BaseDatabaseWrapper) -> bool:
+    # MariaDB >= 10.5 could too; its cursor's lastrowid is as good and one form fewer.
+    return connection.vendor in ("postgresql", "sqlite") and bool(
+        connection.features.can_return_columns_from_insert
+    )
+
+
+def _built_once(connection: BaseDatabaseWrapper, key: str, build: Callable[[], Any]) -> Any:
+    entry = _built.get((connection.alias, key))
+    if entry is None:
+        entry = _built[connection.alias, key] = build()
+    return entry
+
+
+def _quoted(field: Any, connection: BaseDatabaseWrapper) -> str:
+    return str(connection.ops.quote_name(cast(str, field.column)))
+
+
+def _column(model: type[Model], name: str, connection: BaseDatabaseWrapper) -> str:
+    return _quoted(model._meta.get_field(name), connection)
+
+
+def _prep(model: type[Model], name: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field.get_db_prep_save(value, connection)
+
+
+class _Row:
+    """Reads a model's concrete columns (in a prebuilt statement's order) into an instance."""
+
+    def __init__(self, model: type[Model], connection: BaseDatabaseWrapper) -> None:
+        self.model = model
+        fields = model._meta.concrete_fields
+        self.columns = ", ".join(_quoted(f, connection) for f in fields)
+        self.attnames = [f.attname for f in fields]
+        self.converters = []
+        for field in fields:
+            col = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            self.converters.append((col, found))
+
+    def load(self, row: Sequence[Any], connection: BaseDatabaseWrapper) -> Any:
+        values = []
+        for value, (col, converters) in zip(row, self.converters, strict=True):
+            for convert in converters:
+                value = convert(value, col, connection)
+            values.append(value)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+# -- sessions -------------------------------------------------------------------------------------
+
+
+def _touch_sql(connection: BaseDatabaseWrapper, disconnect: bool, any_gateway: bool) -> str:
+    def col(name: str) -> str:
+        return _column(WebSocketSession, name, connection)
+
+    sets = [f"{col('request_count')} = {col('request_count')} + 1", f"{col('updated_on')} = %s"]
+    if disconnect:
+        sets.append(f"{col('connected')} = %s")
+    where = f"{col('connection_id')} = %s"
+    if not any_gateway:
+        # A message needs its connection to be the caller's; a $disconnect also closes a row
+        # no gateway owns (its gateway was deleted: the foreign key is SET_NULL).
+        unowned = f" OR {col('api_gateway')} IS NULL" if disconnect else ""
+        where += f" AND ({col('api_gateway')} = %s{unowned})"
+    table = connection.ops.quote_name(WebSocketSession._meta.db_table)
+    return f"UPDATE {table} SET {', '.join(sets)} WHERE {where}"
+
+
+def touch_session(
+    connection_id: str, gateway: ApiGateway | None, *, disconnect: bool = False
+) -> WebSocketSession | None:
+    """Count a message (or, with ``disconnect``, mark the connection disconnected and count
+    that) on the row of ``connection_id`` opened through ``gateway``, and return the row as it
+    is now, its ``api_gateway`` set to ``gateway``; ``None`` when there is no such row.
+    ``gateway=None`` (a view built without one, as users' tests do) matches any gateway."""
+    alias = router.db_for_write(WebSocketSession)
+    connection = connections[alias]
+    returning = update_returning(connection)
+    any_gateway = gateway is None
+    key = f"touch:{disconnect}:{any_gateway}:{returning}"
+
+    def build() -> tuple[str, _Row]:
+        row = _Row(WebSocketSession, connection)
+        sql = _touch_sql(connection, disconnect, any_gateway)
+        return (f"{sql} RETURNING {row.columns}" if returning else sql), row
+
+    sql, reader = _built_once(connection, key, build)
+    params: list[Any] = [_prep(WebSocketSession, "updated_on", timezone.now(), connection)]
+    if disconnect:
+        params.append(_prep(WebSocketSession, "connected", False, connection))
+    params.append(connection_id)
+    if gateway is not None:
+        params.append(gateway.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returning:
+            found = cursor.fetchone()
+        elif cursor.rowcount:
+            table = connection.ops.quote_name(WebSocketSession._meta.db_table)
+            column = _column(WebSocketSession, "connection_id", connection)
+            cursor.execute(
+                f"SELECT {reader.columns} FROM {table} WHERE {column} = %s", [connection_id]
+            )
+            found = cursor.fetchone()
+        else:
+            found = None
+    if found is None:
+        return None
+    session: WebSocketSession = reader.load(found, connection)
+    if gateway is not None and session.api_gateway_id == gateway.pk:
+        session.api_gateway = gateway
+    return session
+
+
+# -- tokens and $connect attempts -----------------------------------------------------------------
+
+
+@sensitive_variables("token", "session_key")
+def claim_token(token: str, session_key: str, max_age_seconds: int) -> Any:
+    """Mark the unused token ``token`` of the browser session ``session_key``, issued within
+    ``max_age_seconds``, used; the id of its user, or ``None`` when there is no such token."""
+    alias = router.db_for_write(WebSocketToken)
+    connection = connections[alias]
+    returning = update_returning(connection)
+
+    def build() -> str:
+        def col(name: str) -> str:
+            return _column(WebSocketToken, name, connection)
+
+        table = connection.ops.quote_name(WebSocketToken._meta.db_table)
+        sql = (
+            f"UPDATE {table} SET {col('used')} = %s WHERE {col('token')} = %s "
+            f"AND {col('session_key')} = %s AND {col('used')} = %s AND {col('created_at')} >= %s"
+        )
+        return f"{sql} RETURNING {col('user')}" if returning else sql
+
+    sql = _built_once(connection, f"claim:{returning}", build)
+    cutoff = timezone.now() - timedelta(seconds=max_age_seconds)
+    params = [
+        _prep(WebSocketToken, "used", True, connection),
+        token,
+        session_key,
+        _prep(WebSocketToken, "used", False, connection),
+        _prep(WebSocketToken, "created_at", cutoff, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returning:
+            found = cursor.fetchone()
+        elif cursor.rowcount:
+            table = connection.ops.quote_name(WebSocketToken._meta.db_table)
+            user = _column(WebSocketToken, "user", connection)
+            token_column = _column(WebSocketToken, "token", connection)
+            cursor.execute(f"SELECT {user} FROM {table} WHERE {token_column} = %s", [token])
+            found = cursor.fetchone()
+        else:
+            found = None
+    return None if found is None else found[0]
+
+
+def _count_sql(connection: BaseDatabaseWrapper, by: str) -> str:
+    def col(name: str) -> str:
+        return _column(ConnectionRateLimit, name, connection)
+
+    table = connection.ops.quote_name(ConnectionRateLimit._meta.db_table)
+    return f"SELECT COUNT(*) FROM {table} WHERE {col(by)} = %s AND {col('attempt_time')} >= %s"
+
+
+def _since(window_minutes: int, connection: BaseDatabaseWrapper) -> Any:
+    since: datetime = timezone.now() - timedelta(minutes=window_minutes)
+    return _prep(ConnectionRateLimit, "attempt_time", since, connection)
+
+
+def recent_attempts(ip_address: str, window_minutes: int) -> int:
+    """The ``$connect`` attempts from ``ip_address`` in the last ``window_minutes``."""
+    connection = connections[router.db_for_read(ConnectionRateLimit)]
+    sql = _built_once(connection, "count:ip", lambda: _count_sql(connection, "ip_address"))
+    params = [
+        _prep(ConnectionRateLimit, "ip_address", ip_address, connection),
+        _since(window_minutes, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])
+
+
+def attempts_guard(
+    ip_address: str, user_id: Any, *, max_attempts: int, window_minutes: int
+) -> tuple[str, list[Any]]:
+    """A condition for :func:`insert`: at most ``max_attempts`` attempts from ``ip_address``
+    (and, when ``user_id`` is given, by that user) in the last ``window_minutes``."""
+    connection = connections[router.db_for_write(WebSocketSession)]
+    by_ip = _built_once(connection, "count:ip", lambda: _count_sql(connection, "ip_address"))
+    since = _since(window_minutes, connection)
+    ip = _prep(ConnectionRateLimit, "ip_address", ip_address, connection)
+    sql, params = f"({by_ip}) <= %s", [ip, since, max_attempts]
+    if user_id is not None:
+        by_user = _built_once(connection, "count:user", lambda: _count_sql(connection, "user"))
+        sql += f" AND ({by_user}) <= %s"
+        params += [user_id, since, max_attempts]
+    return sql, params
+
+
+def insert(instance: M, condition: tuple[str, list[Any]] | None = None) -> bool:
+    """Insert ``instance`` (``Model.save()``'s signals and field defaults, without building a
+    query), only when ``condition`` (SQL, params) holds if one is given. ``True`` when the row
+    was inserted; ``instance.pk`` is then set. Raises ``IntegrityError`` as ``save()`` does."""
+    model = type(instance)
+    alias = router.db_for_write(model, instance=instance)
+    connection = connections[alias]
+    signals.pre_save.send(
+        sender=model, instance=instance, raw=False, using=alias, update_fields=None
+    )
+    meta = model._meta
+    fields, values = [], []
+    for field in meta.local_concrete_fields:
+        if field is meta.auto_field or getattr(field, "generated", False):
+            continue
+        value = field.pre_save(instance, True)
+        if isinstance(value, DatabaseDefault):
+            continue  # the database fills it in
+        fields.append(field)
+        values.append(field.get_db_prep_save(value, connection))
+    returning = _insert_returning(connection)
+    quote = connection.ops.quote_name
+    columns = ", ".join(_quoted(f, connection) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+    if condition is None:
+        sql += f"VALUES ({marks})"
+    else:
+        dual = " FROM DUAL" if connection.vendor == "mysql" else ""
+        sql += f"SELECT {marks}{dual} WHERE {condition[0]}"
+        values += condition[1]
+    if returning and meta.pk is not None:
+        sql += f" RETURNING {_quoted(meta.pk, connection)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if returning:
+            found = cursor.fetchone()
+            pk = None if found is None else found[0]
+        else:
+            pk = cursor.lastrowid if cursor.rowcount else None
+    if pk is None:
+        return False
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = alias
+    signals.post_save.send(
+        sender=model, instance=instance, created=True, update_fields=None, raw=False, using=alias
+    )
+    return True
