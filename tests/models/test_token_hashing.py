@@ -46,3 +46,18 @@ def test_a_token_written_by_release_4_1_is_accepted() -> None:
     )
     assert WebSocketToken.validate_and_consume(row.token, "wrong-session") is None
     assert WebSocketToken.validate_and_consume(row.token, "browser-session") == user
+
+
+@pytest.mark.django_db
+def test_the_connect_path_claims_a_release_4_1_token() -> None:
+    """``$connect`` claims tokens with one prebuilt UPDATE (models.hot): it compares the hash."""
+    from django_aws_api_gateway_websockets.models import hot
+
+    user = get_user_model().objects.create_user("erin")
+    salt = "django_aws_api_gateway_websockets.WebSocketToken.session_key"
+    WebSocketToken.objects.create(
+        token="d" * 64, user=user, session_key=release_4_1_hash(salt, "erin-session")
+    )
+    assert hot.claim_token("d" * 64, "other-session", 60) is None
+    assert hot.claim_token("d" * 64, "erin-session", 60) == user.pk
+    assert hot.claim_token("d" * 64, "erin-session", 60) is None  # spent
