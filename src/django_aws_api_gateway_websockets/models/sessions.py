@@ -103,6 +103,10 @@ class WebSocketSession(models.Model):
     request_count = models.PositiveBigIntegerField(default=1)
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
+    # Release 4.1's columns (migration 0014), keyed hashes (see .hashes): the login's session
+    # key, and the user's session auth hash (changes with the password). Empty when unknown.
+    session_key_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    auth_hash = models.CharField(max_length=64, blank=True, default="")
 
     objects = WebSocketSessionManager()
 
