@@ -11,6 +11,7 @@ tests, so both are module attributes of this package; the package gets every AWS
 - :mod:`.gateways`: ``ApiGateway``, ``ApiGatewayAdditionalRoute``
 - :mod:`.sessions`: ``WebSocketSession`` and its queryset's sending methods
 - :mod:`.tokens`: ``WebSocketToken``, ``ConnectionRateLimit``
+- :mod:`.subscriptions`: ``ChannelSubscription``, ``ChannelStream``, ``ChannelPublication``
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .sessions import (
     deliver_broadcast,
     management_client,
 )
+from .subscriptions import ChannelPublication, ChannelStream, ChannelSubscription
 from .tokens import TOKEN_RE, ConnectionRateLimit, WebSocketToken
 
 __all__ = [
@@ -44,6 +46,9 @@ __all__ = [
     "TOKEN_RE",
     "ApiGateway",
     "ApiGatewayAdditionalRoute",
+    "ChannelPublication",
+    "ChannelStream",
+    "ChannelSubscription",
     "ConnectionRateLimit",
     "ProvisioningHook",
     "WebSocketSession",
