@@ -8,8 +8,8 @@ type never crash a request: the property falls back to the default and the syste
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 

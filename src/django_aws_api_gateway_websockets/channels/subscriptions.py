@@ -189,7 +189,7 @@ def revoke(user: Any, channel: str) -> int:
     if not connection_ids:
         return 0
     rows.delete()
-    WebSocketSession.objects.filter(connection_id__in=connection_ids).send_message(
+    WebSocketSession.objects.get_queryset().filter(connection_id__in=connection_ids).send_message(
         frames.unsubscribed([channel], frames.REVOKED)
     )
     presence.left(user_id, [channel])

@@ -187,10 +187,7 @@ def close(sessions: Sessions) -> SendResult:
     for connection_id, endpoint in found:
         if endpoint not in clients:
             clients[endpoint] = aws.client("apigatewaymanagementapi", endpoint_url=endpoint)
-        client = clients[endpoint]
-        tried = call_with_retries(
-            lambda c=client, i=connection_id: c.delete_connection(ConnectionId=i), policy
-        )
+        tried = call_with_retries(_deleter(clients[endpoint], connection_id), policy)
         if tried.error is None:
             outcomes.append(Outcome(connection_id, "sent", response=tried.value))
         elif is_gone(tried.error):
@@ -200,3 +197,10 @@ def close(sessions: Sessions) -> SendResult:
     result = SendResult(outcomes)
     sessions.model.mark_disconnected([o.connection_id for o in outcomes if o.status != "failed"])
     return result
+
+
+def _deleter(client: Any, connection_id: str) -> Callable[[], Any]:
+    def delete() -> Any:
+        return client.delete_connection(ConnectionId=connection_id)
+
+    return delete

@@ -8,49 +8,104 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_aws_api_gateway_websockets', '0014_apigateway_provisioning_token'),
+        ("django_aws_api_gateway_websockets", "0014_apigateway_provisioning_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChannelStream',
+            name="ChannelStream",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=128, unique=True)),
-                ('epoch', models.CharField(max_length=16)),
-                ('top_offset', models.PositiveBigIntegerField(default=0)),
-                ('created_on', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(max_length=128, unique=True)),
+                ("epoch", models.CharField(max_length=16)),
+                ("top_offset", models.PositiveBigIntegerField(default=0)),
+                ("created_on", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ChannelPublication',
+            name="ChannelPublication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('offset', models.PositiveBigIntegerField()),
-                ('data', models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('created_on', models.DateTimeField(auto_now_add=True)),
-                ('stream', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='publications', to='django_aws_api_gateway_websockets.channelstream')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("offset", models.PositiveBigIntegerField()),
+                ("data", models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder)),
+                ("created_on", models.DateTimeField(auto_now_add=True)),
+                (
+                    "stream",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="publications",
+                        to="django_aws_api_gateway_websockets.channelstream",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('stream', 'offset'), name='ws_publication_offset')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("stream", "offset"), name="ws_publication_offset"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ChannelSubscription',
+            name="ChannelSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=128)),
-                ('info', models.JSONField(blank=True, default=None, encoder=django.core.serializers.json.DjangoJSONEncoder, null=True)),
-                ('created_on', models.DateTimeField(auto_now_add=True)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='django_aws_api_gateway_websockets.websocketsession')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='websocket_subscriptions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(max_length=128)),
+                (
+                    "info",
+                    models.JSONField(
+                        blank=True,
+                        default=None,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                        null=True,
+                    ),
+                ),
+                ("created_on", models.DateTimeField(auto_now_add=True)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subscriptions",
+                        to="django_aws_api_gateway_websockets.websocketsession",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="websocket_subscriptions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['channel', 'user'], name='ws_subscription_channel')],
-                'constraints': [models.UniqueConstraint(fields=('session', 'channel'), name='ws_subscription_unique')],
+                "indexes": [
+                    models.Index(fields=["channel", "user"], name="ws_subscription_channel")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("session", "channel"), name="ws_subscription_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -79,12 +79,12 @@ class ChannelHandlers(ConnectChecks):
         # SEAM (4.1 channel permissions): when the ChannelPermission model lands, the default
         # applies ChannelPermission.for_channel(channel).allows(request.user) here as well.
         session = self.websocket_session
-        if session is not None and channel == session.channel_name:
+        if session is None:
+            return False
+        if channel == session.channel_name:
             return True
-        user = getattr(request, "user", None)
-        return bool(
-            user is not None and user.is_authenticated and channel == personal_channel(user)
-        )
+        # The session's user id: no query to load the user.
+        return session.user_id is not None and channel == personal_channel(session.user_id)
 
     def get_initial_channels(self, request: HttpRequest) -> list[str]:
         """Channels to subscribe the connection to at ``$connect`` (each authorized by
