@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def subscribe(callbacks, connection_id, *channels):
-    response = callbacks.message(connection_id, {"handler": "subscribe", "channels": list(channels)})
+    response = callbacks.message(
+        connection_id, {"handler": "subscribe", "channels": list(channels)}
+    )
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -31,9 +33,9 @@ def test_frames_carry_channel_offset_epoch_and_recovery_replays_in_order(connect
     pub("news:1", {"n": 2})
     pub("news:1", {"n": 3})
     alice2, a2 = connect("alice")
-    [entry] = subscribe(
-        alice2, a2, {"channel": "news:1", "since": {"offset": 1, "epoch": epoch}}
-    )["channels"]
+    [entry] = subscribe(alice2, a2, {"channel": "news:1", "since": {"offset": 1, "epoch": epoch}})[
+        "channels"
+    ]
     assert entry == {
         "channel": "news:1",
         "offset": 3,
@@ -67,12 +69,13 @@ def test_recovered_false_never_a_partial_gap(connect, pub, since, why):
 
 
 def test_a_trimmed_gap_is_not_recovered(connect, pub, settings):
-    settings.WEBSOCKETS = {
-        "channel_namespaces": {"news": {"history_size": 2, "recover_max": 10}}
-    }
+    settings.WEBSOCKETS = {"channel_namespaces": {"news": {"history_size": 2, "recover_max": 10}}}
     for n in range(5):
         position = pub("news:3", n)
-    assert list(ChannelPublication.objects.values_list("offset", flat=True).order_by("offset")) == [4, 5]
+    assert list(ChannelPublication.objects.values_list("offset", flat=True).order_by("offset")) == [
+        4,
+        5,
+    ]
     alice, a = connect("alice")
     since = {"channel": "news:3", "since": {"offset": 2, "epoch": position.epoch}}
     [entry] = subscribe(alice, a, since)["channels"]

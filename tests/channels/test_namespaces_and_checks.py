@@ -4,7 +4,10 @@ conf.NAMESPACE_OPTIONS; a bad value falls back to its default and never crashes 
 from __future__ import annotations
 
 from django_aws_api_gateway_websockets.channels.names import is_channel, namespace_of
-from django_aws_api_gateway_websockets.checks import check_channel_namespaces, check_websockets_setting
+from django_aws_api_gateway_websockets.checks import (
+    check_channel_namespaces,
+    check_websockets_setting,
+)
 from django_aws_api_gateway_websockets.conf import NAMESPACE_OPTIONS
 
 

@@ -23,7 +23,9 @@ def test_offsets_are_gap_free_and_unique(settings):
     if connection.vendor == "sqlite":
         pytest.skip("needs PostgreSQL or MariaDB (set DATABASE_URL); SQLite serialises writers")
     settings.WEBSOCKETS = {
-        "channel_namespaces": {"race": {"history_size": THREADS * EACH, "history_ttl_seconds": 3600}}
+        "channel_namespaces": {
+            "race": {"history_size": THREADS * EACH, "history_ttl_seconds": 3600}
+        }
     }
     barrier = threading.Barrier(THREADS)
     offsets: list[list[int]] = [[] for _ in range(THREADS)]

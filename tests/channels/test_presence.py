@@ -51,8 +51,14 @@ def signals_seen():
 def test_one_member_per_user_join_first_leave_last(connect, outbox, signals_seen):
     alice, a1 = connect("alice")
     [entry] = subscribe(alice, a1, "chat:1")["channels"]
-    assert entry["presence"] == {"count": 1, "members": [{"user": uid("alice"), "info": {"name": "alice"}}]}
-    assert signals_seen == [("channel_occupied", "chat:1", ""), ("member_added", "chat:1", uid("alice"))]
+    assert entry["presence"] == {
+        "count": 1,
+        "members": [{"user": uid("alice"), "info": {"name": "alice"}}],
+    }
+    assert signals_seen == [
+        ("channel_occupied", "chat:1", ""),
+        ("member_added", "chat:1", uid("alice")),
+    ]
 
     bob, b = connect("bob")
     [entry] = subscribe(bob, b, "chat:1")["channels"]
@@ -96,7 +102,9 @@ def test_member_cap_refuses_cleanly(connect, settings):
     bob, b = connect("bob")
     subscribe(alice, a, "chat:1")
     frame = subscribe(bob, b, "chat:1")
-    assert frame["channels"] == [] and frame["refused"] == [{"channel": "chat:1", "reason": "channel_full"}]
+    assert frame["channels"] == [] and frame["refused"] == [
+        {"channel": "chat:1", "reason": "channel_full"}
+    ]
     alice2, a2 = connect("alice")  # already a member: more tabs are fine
     assert subscribe(alice2, a2, "chat:1")["refused"] == []
 
@@ -128,7 +136,9 @@ def test_revoke_removes_the_subscriptions_and_tells_the_client(connect, outbox, 
     revoked = {"type": "unsubscribed", "channels": ["chat:1"], "reason": "revoked"}
     assert outbox.data_for(a1) == [revoked] and outbox.data_for(a2) == [revoked]
     assert outbox.data_for(b) == [{"type": "leave", "channel": "chat:1", "user": uid("alice")}]
-    assert list(WebSocketSession.objects.in_channel("chat:1").values_list("connection_id", flat=True)) == [b]
+    assert list(
+        WebSocketSession.objects.in_channel("chat:1").values_list("connection_id", flat=True)
+    ) == [b]
     assert channels.revoke(uid("alice"), "chat:1") == 0
 
 

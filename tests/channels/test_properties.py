@@ -60,9 +60,7 @@ def test_recovery_is_complete_or_refused(ops, size, recover_max, settings_fixtur
             since = history.Position(max(0, top - value), epoch)  # value < 0: beyond the top
             ok, pubs = history.recover(stream_id, namespace, since, current)
             missing = top - since.offset
-            expected = missing == 0 or (
-                0 < missing <= recover_max and since.offset >= top - size
-            )
+            expected = missing == 0 or (0 < missing <= recover_max and since.offset >= top - size)
             assert ok is expected
             if ok:
                 assert [p["offset"] for p in pubs] == list(range(since.offset + 1, top + 1))
@@ -83,16 +81,15 @@ def settings_fixture(settings):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 sinces = st.one_of(
     json_values,
     st.fixed_dictionaries({"offset": json_values, "epoch": json_values}),
-    st.fixed_dictionaries(
-        {"offset": st.integers(-(2**70), 2**70), "epoch": st.text(max_size=20)}
-    ),
+    st.fixed_dictionaries({"offset": st.integers(-(2**70), 2**70), "epoch": st.text(max_size=20)}),
 )
 items = st.one_of(
     json_values,

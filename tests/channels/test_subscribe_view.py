@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def subscribe(callbacks, connection_id, *channels):
-    response = callbacks.message(connection_id, {"handler": "subscribe", "channels": list(channels)})
+    response = callbacks.message(
+        connection_id, {"handler": "subscribe", "channels": list(channels)}
+    )
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -30,9 +32,15 @@ def test_subscribe_two_channels_and_receive_exactly_their_publications(connect, 
         "refused": [],
     }
     subscribe(bob, b, "room-2")
-    assert set(WebSocketSession.objects.in_channel("room-1").values_list("connection_id", flat=True)) == {a}
-    assert set(WebSocketSession.objects.in_channel("room-2").values_list("connection_id", flat=True)) == {a, b}
-    assert set(WebSocketSession.objects.in_channel("lobby").values_list("connection_id", flat=True)) == {a, b}
+    assert set(
+        WebSocketSession.objects.in_channel("room-1").values_list("connection_id", flat=True)
+    ) == {a}
+    assert set(
+        WebSocketSession.objects.in_channel("room-2").values_list("connection_id", flat=True)
+    ) == {a, b}
+    assert set(
+        WebSocketSession.objects.in_channel("lobby").values_list("connection_id", flat=True)
+    ) == {a, b}
 
     assert pub("room-1", {"n": 1}) is None  # no history in the "" namespace
     pub("room-2", {"n": 2})
@@ -53,7 +61,9 @@ def test_exclude_the_sender(connect, outbox, django_capture_on_commit_callbacks)
         response = alice.message(a, {"handler": "say", "channel": "room-1", "text": "hi"})
     assert response.json() == {"published": None}
     assert outbox.data_for(a) == []
-    assert outbox.data_for(b) == [{"type": "publication", "channel": "room-1", "data": {"text": "hi"}}]
+    assert outbox.data_for(b) == [
+        {"type": "publication", "channel": "room-1", "data": {"text": "hi"}}
+    ]
 
 
 def test_refusals_are_per_channel_and_change_nothing(connect):
@@ -65,11 +75,14 @@ def test_refusals_are_per_channel_and_change_nothing(connect):
         {"channel": "chat:secret", "reason": "not_allowed"},
         {"channel": "user#999", "reason": "not_allowed"},
     ]
-    assert sorted(ChannelSubscription.objects.values_list("channel", flat=True)) == ["lobby", "room-1"]
+    assert sorted(ChannelSubscription.objects.values_list("channel", flat=True)) == [
+        "lobby",
+        "room-1",
+    ]
 
 
 def test_default_authorization_admits_the_primary_and_personal_channels(connect, settings):
-    alice, a = connect("alice", channel="lobby")
+    _, a = connect("alice", channel="lobby")
     session = WebSocketSession.objects.get(connection_id=a)
     view = ChatView(websocket_session=session)
     request = None  # the default reads the session alone
@@ -132,9 +145,11 @@ def test_unsubscribe(connect, outbox, pub):
 
 
 def test_initial_channels_at_connect(connect, outbox):
-    alice, a = connect("alice", channel="lobby", initial="room-1,chat:1,nope:2")
+    _, a = connect("alice", channel="lobby", initial="room-1,chat:1,nope:2")
     assert sorted(
-        ChannelSubscription.objects.filter(session__connection_id=a).values_list("channel", flat=True)
+        ChannelSubscription.objects.filter(session__connection_id=a).values_list(
+            "channel", flat=True
+        )
     ) == ["chat:1", "room-1"]
 
 
@@ -147,7 +162,7 @@ def test_disconnect_drops_subscriptions(connect):
 
 
 def test_send_to_user_and_disconnect_user(connect, outbox):
-    alice, a1 = connect("alice")
+    _, a1 = connect("alice")
     _, a2 = connect("alice")
     _, b = connect("bob")
     user = get_user_model().objects.get(username="alice")
@@ -156,4 +171,6 @@ def test_send_to_user_and_disconnect_user(connect, outbox):
     closed = WebSocketSession.objects.disconnect_user(user)
     assert sorted(closed.sent) == sorted([a1, a2])
     assert outbox.gone == {a1, a2}  # DeleteConnection closed both sockets
-    assert set(WebSocketSession.objects.filter(connected=True).values_list("connection_id", flat=True)) == {b}
+    assert set(
+        WebSocketSession.objects.filter(connected=True).values_list("connection_id", flat=True)
+    ) == {b}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import router, transaction
+from django.db import OperationalError, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 #: Publications deleted per statement when trimming (inline, after each publish, and by
 #: :func:`trim_all`).
 TRIM_BATCH = 32
+#: Attempts after a deadlock, when :func:`publish` owns its transaction.
+DEADLOCK_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,22 @@ def publish(
     # Size-check the largest frame this can become before writing anything.
     messaging.encode(frames.publication(channel, data, 2**63, "e" * 16))
     alias = router.db_for_write(ChannelStream)
+    # Our own transaction (the caller is in autocommit) is retried after a deadlock: MariaDB's
+    # gap locks can deadlock publishers racing to create a channel's stream.
+    retries = 0 if transaction.get_connection(alias).in_atomic_block else DEADLOCK_RETRIES
+    for attempt in range(retries + 1):
+        try:
+            return _publish(channel, data, namespace, store, exclude, alias)
+        except OperationalError as error:
+            if attempt == retries or "deadlock" not in str(error).lower():
+                raise
+            logger.info("publish to %s: deadlock, retrying", channel)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _publish(
+    channel: str, data: Any, namespace: Namespace, store: bool, exclude: Any, alias: str
+) -> Position | None:
     position = None
     with transaction.atomic(using=alias):
         if store:
