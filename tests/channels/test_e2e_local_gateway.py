@@ -111,3 +111,30 @@ def test_a_reconnect_with_since_recovers_the_missed_publications(local_gateway, 
         ]
         publish("news:7", {"n": 4})
         assert [(f["offset"], f["data"]) for f in received(ws)] == [(4, {"n": 4})]
+
+
+def test_a_member_whose_disconnect_was_dropped_is_pruned(local_gateway, gateway):
+    from django_aws_api_gateway_websockets.channels import members
+    from django_aws_api_gateway_websockets.reconcile import reconcile_sessions
+
+    local_gateway.serve(gateway)
+    alice, bob = Browser("alice"), Browser("bob")
+    with bob.open(local_gateway, gateway) as b:
+        assert ask(b, {"handler": "subscribe", "channels": ["chat:1"]})["refused"] == []
+        local_gateway.set_limits(drop_disconnect=True)  # API Gateway's is best effort
+        with alice.open(local_gateway, gateway) as a:
+            [entry] = ask(a, {"handler": "subscribe", "channels": ["chat:1"]})["channels"]
+            assert entry["presence"]["count"] == 2
+            [join] = received(b)
+            assert join == {
+                "type": "join",
+                "channel": "chat:1",
+                "user": str(alice.user.pk),
+                "info": {"name": "alice"},
+            }
+        local_gateway.wait_for_event("disconnect_dropped")
+        assert set(members(["chat:1"])["chat:1"]) == {alice.user.pk, bob.user.pk}  # stale
+        report = reconcile_sessions(min_age_seconds=0)  # GetConnection: alice's is gone
+        assert (report.gone, report.subscriptions_pruned) == (1, 1)
+        assert received(b) == [{"type": "leave", "channel": "chat:1", "user": str(alice.user.pk)}]
+        assert set(members(["chat:1"])["chat:1"]) == {bob.user.pk}
