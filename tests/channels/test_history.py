@@ -148,3 +148,32 @@ def test_publish_writes_in_the_callers_transaction(db, outbox, django_capture_on
         except RuntimeError:
             pass
     assert callbacks == [] and not ChannelPublication.objects.exists()
+
+
+def test_the_page_renders_the_positions_its_first_subscribe_asks_from(connect, pub):
+    import json
+
+    from django.template import Context, Template
+
+    pub("news:8", "before the page")
+    html = Template(
+        '{% load aws_channels %}{% channel_positions "news:8" "news:9" "room-1" "bad name" as p %}'
+        '{{ p|json_script:"channel-positions" }}'
+    ).render(Context())
+    rendered = json.loads(html.split(">", 1)[1].rsplit("<", 1)[0])
+    assert set(rendered) == {"news:8", "news:9"}
+    assert rendered["news:8"]["offset"] == 1 and rendered["news:9"]["offset"] == 0
+    pub("news:8", "between the HTML and the socket")
+    pub("news:9", "also")
+    alice, a = connect("alice")
+    frame = subscribe(
+        alice,
+        a,
+        *({"channel": c, "since": since} for c, since in rendered.items()),
+    )
+    assert [
+        (e["recovered"], [p["data"] for p in e["publications"]]) for e in frame["channels"]
+    ] == [
+        (True, ["between the HTML and the socket"]),
+        (True, ["also"]),
+    ]
