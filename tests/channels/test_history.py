@@ -8,16 +8,9 @@ import pytest
 from django_aws_api_gateway_websockets.channels import history, publish, trim_all
 from django_aws_api_gateway_websockets.models import ChannelPublication, ChannelStream
 from django_aws_api_gateway_websockets.reconcile import cleanup
+from tests.channels.helpers import subscribe
 
 pytestmark = pytest.mark.django_db
-
-
-def subscribe(callbacks, connection_id, *channels):
-    response = callbacks.message(
-        connection_id, {"handler": "subscribe", "channels": list(channels)}
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def test_frames_carry_channel_offset_epoch_and_recovery_replays_in_order(connect, outbox, pub):

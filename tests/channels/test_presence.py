@@ -12,15 +12,10 @@ from django.utils import timezone
 from django_aws_api_gateway_websockets import channels
 from django_aws_api_gateway_websockets.models import ChannelSubscription, WebSocketSession
 from django_aws_api_gateway_websockets.reconcile import reconcile_sessions
+from tests.channels.helpers import subscribe
 from tests.channels.views import ChannelsView
 
 pytestmark = pytest.mark.django_db
-
-
-def subscribe(callbacks, connection_id, *names):
-    response = callbacks.message(connection_id, {"handler": "subscribe", "channels": list(names)})
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def uid(username):

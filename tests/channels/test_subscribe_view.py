@@ -8,18 +8,11 @@ from django.contrib.auth import get_user_model
 
 from django_aws_api_gateway_websockets.models import ChannelSubscription, WebSocketSession
 from django_aws_api_gateway_websockets.views import INVALID_SUBSCRIBE, UNKNOWN_HANDLER
+from tests.channels.helpers import subscribe
 from tests.support.budget import query_budget, without_returning
 from tests.testapp.views import BareView, ChatView
 
 pytestmark = pytest.mark.django_db
-
-
-def subscribe(callbacks, connection_id, *channels):
-    response = callbacks.message(
-        connection_id, {"handler": "subscribe", "channels": list(channels)}
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def test_subscribe_two_channels_and_receive_exactly_their_publications(connect, outbox, pub):
