@@ -167,3 +167,15 @@ def test_send_to_user_and_disconnect_user(connect, outbox):
     assert set(
         WebSocketSession.objects.filter(connected=True).values_list("connection_id", flat=True)
     ) == {b}
+
+
+def test_unsubscribe_and_disconnect_budgets(connect):
+    alice, a = connect("alice")
+    alice.message(a, {"handler": "heartbeat"})  # the gateway is now in the process's cache
+    subscribe(alice, a, "room-1", "room-2")
+    with query_budget(1 + without_returning() + 1):  # the message's own, one DELETE
+        alice.message(a, {"handler": "unsubscribe", "channels": ["room-1"]})
+    # $disconnect: its own statement, the connection's subscriptions, one DELETE
+    with query_budget(1 + without_returning() + 2):
+        alice.disconnect(a)
+    assert not ChannelSubscription.objects.exists()
