@@ -14,6 +14,9 @@
 - ``aws_websockets.E007``: a legacy table beside the current one (database check)
 - ``aws_websockets.E008``: applied migrations of this app that this package neither has nor
   replaces (a database from a newer release; database check)
+- ``aws_websockets.E009``: a ``WEBSOCKETS["channel_namespaces"]`` namespace option has the
+  wrong type or value
+- ``aws_websockets.W006``: an unknown key in a channel namespace's options
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from django.db import DatabaseError, connections
 from django.urls import NoReverseMatch, reverse
 
 from . import migration_history
-from .conf import OPTIONS
+from .conf import NAMESPACE_OPTIONS, OPTIONS
 
 PREFIX = "aws_websockets"
 SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
@@ -81,6 +84,43 @@ def check_websockets_setting(**kwargs: Any) -> list[CheckMessage]:
                     id=f"{PREFIX}.W004",
                 )
             )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_channel_namespaces(**kwargs: Any) -> list[CheckMessage]:
+    """Each namespace of ``WEBSOCKETS["channel_namespaces"]``: known keys, valid values (the
+    shape of the whole setting is ``check_websockets_setting``'s)."""
+    value = getattr(settings, "WEBSOCKETS", None)
+    namespaces = value.get("channel_namespaces") if isinstance(value, dict) else None
+    if not isinstance(namespaces, dict):
+        return []
+    messages: list[CheckMessage] = []
+    for name, options in namespaces.items():
+        if not isinstance(options, dict):
+            continue  # reported by E002
+        for key, item in options.items():
+            option = NAMESPACE_OPTIONS.get(key) if isinstance(key, str) else None
+            where = f"settings.WEBSOCKETS['channel_namespaces'][{name!r}]"
+            if option is None:
+                close = difflib.get_close_matches(str(key), list(NAMESPACE_OPTIONS), n=1)
+                messages.append(
+                    Warning(
+                        f"{where} has an unknown key {key!r}; it is ignored.",
+                        hint=f"Did you mean {close[0]!r}?"
+                        if close
+                        else f"Known keys: {', '.join(NAMESPACE_OPTIONS)}.",
+                        id=f"{PREFIX}.W006",
+                    )
+                )
+            elif not option.valid(item):
+                messages.append(
+                    Error(
+                        f"{where}[{key!r}] must be {option.expected}, not {item!r}.",
+                        hint=f"The default is {option.default!r}; until fixed it is used instead.",
+                        id=f"{PREFIX}.E009",
+                    )
+                )
     return messages
 
 

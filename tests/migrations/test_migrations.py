@@ -58,6 +58,8 @@ OUR_MIGRATIONS = {
     "0103_case_sensitive_connection_ids",
     "0104_apigateway_provisioning_token",
     "0105_merge_release_4_1",
+    # After the merge: ours again.
+    "0106_channels_subscriptions_history_presence",
 }
 RELEASE_4_1_LEAF = "0015_alter_apigateway_provisioning_status"
 #: The rollback target for going back to release 4.1 (see docs/upgrading.md).

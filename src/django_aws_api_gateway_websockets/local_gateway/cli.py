@@ -98,6 +98,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.backend_concurrency,
         help="integration requests in flight at once (0: no limit)",
     )
+    limits.add_argument(
+        "--drop-disconnect",
+        action="store_true",
+        help="fault injection: never send $disconnect (AWS sends it on a best-effort basis)",
+    )
     _show_defaults(parser._actions[first:])
 
 
@@ -126,6 +131,7 @@ def limits_from_options(options: dict[str, Any]) -> Limits:
         management_latency_ms=options["latency_ms"],
         max_post_bytes=options["max_post_bytes"],
         backend_concurrency=options["backend_concurrency"],
+        drop_disconnect=bool(options.get("drop_disconnect")),
     )
 
 

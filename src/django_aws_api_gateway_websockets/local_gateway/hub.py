@@ -35,7 +35,8 @@ class Event:
 
     ``kind`` is ``connect``, ``message``, ``disconnect`` (integration calls; ``status`` is the
     backend's, 0 when it was unreachable or timed out, ``detail`` the outcome), ``closed``
-    (``status`` is the close code) or ``refused`` (a handshake refused before ``$connect``).
+    (``status`` is the close code), ``refused`` (a handshake refused before ``$connect``) or
+    ``disconnect_dropped`` (``Limits.drop_disconnect``: the ``$disconnect`` was not sent).
     """
 
     kind: str

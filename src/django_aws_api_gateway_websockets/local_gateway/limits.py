@@ -44,6 +44,10 @@ class Limits:
     #: Integration requests in flight at once (0: no limit). A single-threaded backend, or
     #: an in-memory SQLite test database, may want 1. AWS has no such limit.
     backend_concurrency: int = 0
+    #: Fault injection: never send ``$disconnect`` (API Gateway's is best effort), so stale
+    #: session rows and presence members can be tested. Each dropped one is an event
+    #: ``disconnect_dropped``.
+    drop_disconnect: bool = False
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -377,6 +377,9 @@ class LocalGateway(ConnectionHub):
         route = connection.gateway.routes.get("$disconnect")
         if route is None:
             return
+        if self.limits.drop_disconnect:
+            self._record(Event("disconnect_dropped", connection.connection_id))
+            return
         context = self._context_of(connection, "DISCONNECT", "$disconnect", new_request_id())
         try:
             result = await self.integration.call(route, context, b"", self.limits)

@@ -14,6 +14,7 @@ tests, so both are module attributes of this package; the package gets every AWS
 - :mod:`.tokens`: ``WebSocketToken``, ``ConnectionRateLimit``
 - :mod:`.channels`: ``ChannelPermission``, ``ChannelPermissionRule``
 - :mod:`.hashes`: ``hash_session_key``, ``hash_user_auth`` (release 4.1's salts)
+- :mod:`.subscriptions`: ``ChannelSubscription``, ``ChannelStream``, ``ChannelPublication``
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from .sessions import (
     deliver_broadcast,
     management_client,
 )
+from .subscriptions import ChannelPublication, ChannelStream, ChannelSubscription
 from .tokens import TOKEN_RE, ConnectionRateLimit, WebSocketToken
 
 __all__ = [
@@ -53,6 +55,9 @@ __all__ = [
     "ChannelAccess",
     "ChannelPermission",
     "ChannelPermissionRule",
+    "ChannelPublication",
+    "ChannelStream",
+    "ChannelSubscription",
     "ConnectionRateLimit",
     "ProvisioningHook",
     "ProvisioningStatus",

@@ -118,7 +118,8 @@ class LocalGatewayFixture(LocalGatewayService):
         timeout: float = 10.0,
     ) -> list[Event]:
         """Wait for ``count`` events of ``kind`` (``connect``, ``message``, ``disconnect``,
-        ``closed``, ``refused``), for ``connection_id`` when given; returns them."""
+        ``closed``, ``refused``, ``disconnect_dropped``), for ``connection_id`` when given; returns
+        them."""
 
         def matching(gateway: LocalGateway) -> list[Event]:
             return [
