@@ -11,7 +11,7 @@ dest="$PWD/.cache/legacy-wheels"
 versions=("$@")
 if [ ${#versions[@]} -eq 0 ]; then
   # Keep in step with LEGACY_VERSIONS in tests/support/legacy_db.py (a test compares them).
-  versions=(4.0.0 3.0.3 3.0.0)
+  versions=(4.1.0 4.0.0 3.0.3 3.0.0)
 fi
 if [ -n "${PIP:-}" ]; then
   read -r -a pip <<<"$PIP"

@@ -14,7 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.urls import URLPattern
 
-SECRET_KEY = "tests-only-not-secret"
+from tests.support.legacy_db import SECRET_KEY  # noqa: F401 - also used to check hashed tokens
+
 USE_TZ = True
 TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -8,17 +8,19 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
     verbose_name = _("Django AWS ApiGateway Websockets")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_migrate, post_save
+        from django.db.models.signals import post_delete, post_migrate, post_save, pre_migrate
         from django.test.signals import setting_changed
 
         from . import (
             checks,  # noqa: F401  (registers the system checks)
             gateway_cache,
+            migration_history,
             provisioning,  # noqa: F401  (registers itself with models.use_provisioning)
         )
         from .models import ApiGateway
 
         post_save.connect(gateway_cache.gateway_changed, sender=ApiGateway)
         post_delete.connect(gateway_cache.gateway_changed, sender=ApiGateway)
+        pre_migrate.connect(migration_history.refuse_unknown_history, sender=self)
         post_migrate.connect(gateway_cache.clear)  # also sent after a flush
         setting_changed.connect(gateway_cache.clear)

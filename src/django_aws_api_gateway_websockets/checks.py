@@ -12,8 +12,11 @@
 - ``aws_websockets.W004``: a legacy mode that weakens a check is on
 - ``aws_websockets.W005``: gateways without a secret (database check)
 - ``aws_websockets.E007``: a legacy table beside the current one (database check)
-- ``aws_websockets.E008``: applied migrations of this app that this package does not have
-  (a database from another release, e.g. the existing package's 4.1; database check)
+- ``aws_websockets.E008``: applied migrations of this app that this package neither has nor
+  replaces (a database from a newer release; database check)
+- ``aws_websockets.E009``: a ``WEBSOCKETS["channel_namespaces"]`` namespace option has the
+  wrong type or value
+- ``aws_websockets.W006``: an unknown key in a channel namespace's options
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 from django.urls import NoReverseMatch, reverse
 
-from .conf import OPTIONS
+from . import migration_history
+from .conf import NAMESPACE_OPTIONS, OPTIONS
 
 PREFIX = "aws_websockets"
 SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
@@ -80,6 +84,43 @@ def check_websockets_setting(**kwargs: Any) -> list[CheckMessage]:
                     id=f"{PREFIX}.W004",
                 )
             )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_channel_namespaces(**kwargs: Any) -> list[CheckMessage]:
+    """Each namespace of ``WEBSOCKETS["channel_namespaces"]``: known keys, valid values (the
+    shape of the whole setting is ``check_websockets_setting``'s)."""
+    value = getattr(settings, "WEBSOCKETS", None)
+    namespaces = value.get("channel_namespaces") if isinstance(value, dict) else None
+    if not isinstance(namespaces, dict):
+        return []
+    messages: list[CheckMessage] = []
+    for name, options in namespaces.items():
+        if not isinstance(options, dict):
+            continue  # reported by E002
+        for key, item in options.items():
+            option = NAMESPACE_OPTIONS.get(key) if isinstance(key, str) else None
+            where = f"settings.WEBSOCKETS['channel_namespaces'][{name!r}]"
+            if option is None:
+                close = difflib.get_close_matches(str(key), list(NAMESPACE_OPTIONS), n=1)
+                messages.append(
+                    Warning(
+                        f"{where} has an unknown key {key!r}; it is ignored.",
+                        hint=f"Did you mean {close[0]!r}?"
+                        if close
+                        else f"Known keys: {', '.join(NAMESPACE_OPTIONS)}.",
+                        id=f"{PREFIX}.W006",
+                    )
+                )
+            elif not option.valid(item):
+                messages.append(
+                    Error(
+                        f"{where}[{key!r}] must be {option.expected}, not {item!r}.",
+                        hint=f"The default is {option.default!r}; until fixed it is used instead.",
+                        id=f"{PREFIX}.E009",
+                    )
+                )
     return messages
 
 
@@ -233,33 +274,21 @@ def check_legacy_tables(
     return messages
 
 
-APP_LABEL = "django_aws_api_gateway_websockets"
-
-
 @register(Tags.database)
 def check_foreign_migrations(
     databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """Migrations recorded as applied that this package does not ship come from another release;
-    migrating on top of them would leave columns no code fills. ``migrate`` stops on this."""
-    from django.db.migrations.loader import MigrationLoader
-
+    """Migrations recorded as applied that this package neither ships nor replaces come from
+    another release; migrating on top of them would lose or leave unfilled columns. ``migrate``
+    stops on this (under ``--skip-checks`` too: ``migration_history.refuse_unknown_history``)."""
     messages: list[CheckMessage] = []
     for alias in databases or []:
-        try:
-            loader = MigrationLoader(connections[alias], ignore_no_migrations=True)
-        except DatabaseError:
-            continue
-        known = {name for app, name in loader.disk_migrations if app == APP_LABEL}
-        applied = {name for app, name in loader.applied_migrations if app == APP_LABEL}
-        unknown = sorted(applied - known)
+        unknown = migration_history.unknown_applied(alias)
         if unknown:
             messages.append(
                 Error(
-                    f"Database {alias!r} has migrations of {APP_LABEL} applied that this package "
-                    f"does not have: {', '.join(unknown)}.",
-                    hint="They come from another release of the package (the existing package's "
-                    "4.1 adds 0010-0015). See docs/upgrading.md, 'Databases from release 4.1'.",
+                    migration_history.describe(alias, unknown),
+                    hint=migration_history.HINT,
                     id=f"{PREFIX}.E008",
                 )
             )

@@ -8,6 +8,7 @@ type never crash a request: the property falls back to the default and the syste
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,26 @@ def _callable_path(value: Any) -> bool:
         return callable(import_string(value))
     except ImportError:
         return False
+
+
+#: A namespace's name: the part of ``"chat:7"`` before the colon ("" for channels without one).
+NAMESPACE_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+def _namespace_name(value: Any) -> bool:
+    return value == "" or (isinstance(value, str) and bool(NAMESPACE_NAME_RE.match(value)))
+
+
+def _non_negative_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _namespaces(value: Any) -> bool:
+    """A dict of namespace names to dicts (each key is checked against NAMESPACE_OPTIONS by
+    ``checks.check_channel_namespaces``, which names the wrong key)."""
+    return isinstance(value, dict) and all(
+        _namespace_name(name) and isinstance(options, dict) for name, options in value.items()
+    )
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,43 @@ OPTIONS: Mapping[str, Option] = {
     # The ready task dispatchers (messaging.tasks, messaging.celery) enqueue each chunk when the
     # transaction commits (nothing for a rolled-back write); False enqueues at once.
     "broadcast_on_commit": Option(True, _bool, "True or False"),
+    # Channel namespaces ("chat" for "chat:7"; "" for channels without a colon) and their
+    # options (NAMESPACE_OPTIONS). A channel of a namespace not listed here is refused, except
+    # the "" namespace, which exists with the defaults.
+    "channel_namespaces": Option(
+        {}, _namespaces, "a dict of namespace names to dicts of namespace options"
+    ),
+    # Subscriptions one connection may hold (its primary channel not counted).
+    "max_subscriptions_per_connection": Option(100, _positive_int, "a positive integer"),
+    # A presence member whose connection has sent nothing for this long is no longer counted
+    # (API Gateway closes a connection idle for 10 minutes; the JS client's heartbeat keeps
+    # live ones fresh). reconcileWebSocketSessions then removes its subscriptions.
+    "presence_max_age_seconds": Option(660, _positive_int, "a positive integer"),
+}
+
+#: The options of one channel namespace (``WEBSOCKETS["channel_namespaces"][name]``).
+NAMESPACE_OPTIONS: Mapping[str, Option] = {
+    # Publications kept per channel (0: no history, no offsets, no recovery).
+    "history_size": Option(0, _non_negative_int, "an integer, 0 or more"),
+    # ... and for how long.
+    "history_ttl_seconds": Option(300, _positive_int, "a positive integer"),
+    # A subscribe with "since" gets at most this many missed publications; more is
+    # "recovered": false.
+    "recover_max": Option(1000, _positive_int, "a positive integer"),
+    # The latest publication is delivered on every subscribe ("latest value" channels, usually
+    # with history_size 1).
+    "latest_value": Option(False, _bool, "True or False"),
+    # Members (users) are tracked: a snapshot on subscribe, join/leave frames, signals.
+    "presence": Option(False, _bool, "True or False"),
+    # Subscribers get join and leave frames (with presence on).
+    "join_leave": Option(True, _bool, "True or False"),
+    # The snapshot is a count, and no join/leave frames are sent (big channels).
+    "count_only": Option(False, _bool, "True or False"),
+    # Members allowed at once (presence on); beyond: refused, or admitted as count-only.
+    "max_members": Option(100, _positive_int, "a positive integer"),
+    "over_max_members": Option(
+        "refuse", _one_of("refuse", "count_only"), 'one of "refuse", "count_only"'
+    ),
 }
 
 
@@ -199,6 +257,29 @@ class Settings:
     @property
     def broadcast_on_commit(self) -> bool:
         return bool(self.option("broadcast_on_commit"))
+
+    @property
+    def max_subscriptions_per_connection(self) -> int:
+        return int(self.option("max_subscriptions_per_connection"))
+
+    @property
+    def presence_max_age_seconds(self) -> int:
+        return int(self.option("presence_max_age_seconds"))
+
+    def namespace_options(self, name: str) -> dict[str, Any] | None:
+        """The options of namespace ``name``, each invalid or missing one replaced by its
+        default; ``None`` when the namespace is not configured (``""`` always is)."""
+        namespaces = self.option("channel_namespaces")
+        given = namespaces.get(name)
+        if given is None:
+            if name != "":
+                return None
+            given = {}
+        resolved = {}
+        for key, option in NAMESPACE_OPTIONS.items():
+            value = given.get(key, option.default)
+            resolved[key] = value if option.valid(value) else option.default
+        return resolved
 
     # -- AWS -------------------------------------------------------------------------------------
 

@@ -8,6 +8,10 @@ answers ``GoneException`` for. Rows it cannot check (the endpoint unreachable, a
 without a gateway) are left as they are and reported. :func:`cleanup` deletes expired tokens and
 old rate-limit rows and forgets previous secrets whose rotation window has passed.
 
+Channels: after reconciling, the subscriptions of sessions that are no longer live (closed,
+or silent past ``presence_max_age_seconds``) are deleted and their members announced as gone
+(``channels.prune``); :func:`cleanup` trims every history stream to its size and age.
+
 ``manage.py reconcileWebSocketSessions`` runs both, once or on a schedule (``--every``).
 """
 
@@ -26,7 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
 
-from . import aws
+from . import aws, channels
 from .aws import error_code, management_endpoint
 from .conf import conf
 from .messaging import RetryPolicy, call_with_retries, is_gone
@@ -54,6 +58,7 @@ class ReconcileReport:
     seconds: float = 0.0
     dry_run: bool = False
     disconnect_orphans: bool = False
+    subscriptions_pruned: int = 0  # subscriptions of sessions no longer live, deleted
 
     def __str__(self) -> str:
         verb = "would mark" if self.dry_run else "marked"
@@ -64,6 +69,8 @@ class ReconcileReport:
         )
         if self.orphans_disconnected:
             text += f" ({verb} disconnected: {self.orphans_disconnected})"
+        if self.subscriptions_pruned:
+            text += f"; pruned {self.subscriptions_pruned} subscription(s) of sessions not live"
         if self.errors:
             text += "; errors: " + ", ".join(f"{c} x{n}" for c, n in self.errors.most_common())
         return text
@@ -74,12 +81,16 @@ class CleanupReport:
     tokens: int = 0
     rate_limits: int = 0
     previous_secrets: int = 0
+    publications: int = 0  # history trimmed to its namespace's size and age
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"deleted {self.tokens} expired token(s) and {self.rate_limits} old rate-limit "
             f"row(s); forgot {self.previous_secrets} rotated-out secret(s)"
         )
+        if self.publications:
+            text += f"; trimmed {self.publications} publication(s) from channel history"
+        return text
 
 
 def _batches(rows: Any, batch_size: int) -> Iterator[list[tuple[int, str, int | None]]]:
@@ -167,6 +178,8 @@ def reconcile_sessions(
                 close = getattr(client, "close", None)  # botocore's closes its sockets
                 if callable(close):
                     close()
+    if not dry_run:
+        report.subscriptions_pruned = channels.prune()
     report.seconds = time.monotonic() - started
     if report.errors:
         logger.warning("reconcile: %s", report)
@@ -226,4 +239,4 @@ def cleanup(*, token_age_seconds: int = 300, rate_limit_age_days: int = 7) -> Cl
         .filter(secret_rotated_at__lt=timezone.now() - window)
         .update(previous_secret="", updated_on=timezone.now())
     )
-    return CleanupReport(tokens, rate_limits, secrets)
+    return CleanupReport(tokens, rate_limits, secrets, channels.trim_all())

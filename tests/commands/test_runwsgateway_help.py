@@ -26,7 +26,7 @@ def test_help_shows_the_defaults() -> None:
         ("--max-connection-age MAX_CONNECTION_AGE", str(DEFAULTS.max_connection_age)),
         ("--max-frame-bytes MAX_FRAME_BYTES", str(DEFAULTS.max_frame_bytes)),
         ("--connections-per-second CONNECTIONS_PER_SECOND", "500"),
-        ("--backend-concurrency BACKEND_CONCURRENCY", "0"),
+        ("--backend-concurrency BACKEND_CONCURRENCY", str(DEFAULTS.backend_concurrency)),
     ]:
         entry = text.split(f"{option} ", 1)[1][:160]
         assert f"default: {default})" in entry or f"default: {default} " in entry, (option, entry)

@@ -162,6 +162,7 @@ def test_settings_samples_pass_the_system_checks(block: Block) -> None:
     with override_settings(**values):
         problems = [
             *checks.check_websockets_setting(),
+            *checks.check_channel_namespaces(),
             *checks.check_aws_settings(),
             *checks.check_middleware(),
         ]

@@ -42,7 +42,12 @@ from django.db import DatabaseError, connection, connections
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession, WebSocketToken
+from django_aws_api_gateway_websockets.models import (
+    ApiGateway,
+    WebSocketSession,
+    WebSocketToken,
+    hash_session_key,
+)
 from tests.support.processes import Process, django_server, local_gateway, shareable_database_url
 
 from .conftest import Browser
@@ -83,9 +88,9 @@ class Stack:
 
     def tokens(self, count: int) -> list[str]:
         values = [secrets.token_hex(32) for _ in range(count)]
+        key_hash = hash_session_key(self.browser.session_key)  # tokens store the key's hash
         WebSocketToken.objects.bulk_create(
-            WebSocketToken(token=v, user=self.browser.user, session_key=self.browser.session_key)
-            for v in values
+            WebSocketToken(token=v, user=self.browser.user, session_key=key_hash) for v in values
         )
         return values
 

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils.crypto import salted_hmac
 
+from django_aws_api_gateway_websockets.models.hashes import SESSION_KEY_SALT
 from tests.support import legacy_db
 from tests.support.legacy_db import (
     ALLOW_MISSING_ENV,
@@ -28,6 +30,7 @@ from tests.support.legacy_db import (
     LEGACY_INDEXES,
     LEGACY_TABLES,
     LEGACY_VERSIONS,
+    OURS_BEFORE_4_1,
 )
 
 OUR_MIGRATIONS = {
@@ -41,12 +44,26 @@ OUR_MIGRATIONS = {
     "0008_remove_websockettoken_websocket_t_created_c55db3_idx_and_more",
     "0009_alter_connectionratelimit_table_and_more",
     "0001_squashed_0009_v4_schema",
-    "0010_adopt_legacy_token_tables",
-    "0011_apigateway_secret",
-    "0012_apigateway_secret_rotation",
-    "0013_case_sensitive_connection_ids",
-    "0014_apigateway_provisioning_token",
+    # Release 4.1's, on the trunk.
+    "0010_hash_websockettoken_session_key",
+    "0011_channelpermission_channelpermissionrule",
+    "0012_apigateway_provisioning_status",
+    "0013_apigatewayadditionalroute_aws_ids",
+    "0014_websocketsession_auth_hash_and_more",
+    "0015_alter_apigateway_provisioning_status",
+    # Ours, on a branch from 0009 (each replacing the name it was released under), and the merge.
+    "0100_adopt_legacy_token_tables",
+    "0101_apigateway_secret",
+    "0102_apigateway_secret_rotation",
+    "0103_case_sensitive_connection_ids",
+    "0104_apigateway_provisioning_token",
+    "0105_merge_release_4_1",
+    # After the merge: ours again.
+    "0106_channels_subscriptions_history_presence",
 }
+RELEASE_4_1_LEAF = "0015_alter_apigateway_provisioning_status"
+#: The rollback target for going back to release 4.1 (see docs/upgrading.md).
+ROLLBACK_TO_4_1 = "0100_adopt_legacy_token_tables"
 NAMED_INDEXES = {
     f"{APP}_apigateway": {
         "django_aws__api_id_0da7ec_idx",
@@ -64,6 +81,7 @@ NAMED_INDEXES = {
     f"{APP}_connectionratelimit": {"idx_ip_attempt_time", "idx_user_attempt_time"},
 }
 E007 = "aws_websockets.E007"
+E008 = "aws_websockets.E008"
 
 
 @dataclass(frozen=True)
@@ -91,7 +109,9 @@ def legacy_packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     """The old releases, unpacked; fails (or skips, when allowed) without the wheels."""
     require_legacy_wheels(legacy_db.WHEEL_DIR)
     dest = tmp_path_factory.mktemp("legacy-packages")
-    return {version: legacy_db.unpack_wheel(version, dest) for version in LEGACY_VERSIONS}
+    packages = {version: legacy_db.unpack_wheel(version, dest) for version in LEGACY_VERSIONS}
+    packages[OURS_BEFORE_4_1] = legacy_db.unpack_ours_before_4_1(dest)
+    return packages
 
 
 @pytest.fixture
@@ -149,18 +169,21 @@ class Upgrade:
 def build_legacy(
     database: str, steps: Sequence[Step], packages: dict[str, Path], work_dir: Path
 ) -> dict[str, list[dict[str, Any]]]:
-    """Run the old package's migrations; the rows seeded on the way."""
-    seeded: dict[str, list[dict[str, Any]]] = {}
-    for step in steps:
+    """Run the old packages' migrations, seeding where a step says so; every row of the database
+    as the last package sees it (an old migration may change rows: 4.1's 0010 deletes tokens)."""
+    assert any(step.seed for step in steps), "nothing would be seeded"
+    results: list[Any] = []
+    for number, step in enumerate(steps, 1):
         actions: list[dict[str, Any]] = [
             {"do": "migrate", "target": step.target, "fake": step.fake}
         ]
         if step.seed:
             actions.append({"do": "seed"})
+        if number == len(steps):
+            actions.append({"do": "dump"})
         results = run_old(database, step.version, actions, packages, work_dir)
-        if step.seed:
-            seeded = results[-1]
-    return seeded
+    rows: dict[str, list[dict[str, Any]]] = results[-1]
+    return rows
 
 
 def _mysql_fk_index(constraint: dict[str, Any], foreign_keys: set[tuple[str, ...]]) -> bool:
@@ -223,20 +246,37 @@ def assert_complete(upgrade: Upgrade, fresh: Upgrade) -> None:
     assert "No migrations to apply." in upgrade.second_output
     assert upgrade.second_report["schema"] == report["schema"]
     assert upgrade.second_report["applied"] == report["applied"]
-    assert E007 not in {check["id"] for check in report["checks"]}
+    assert not {E007, E008} & {check["id"] for check in report["checks"]}
     for model, pk in upgrade.inserted.items():  # new rows get new ids, also in renamed tables
         assert pk not in {row["id"] for row in upgrade.rows[f"{APP}.{model}"]}, model
 
 
+def legacy_hash(session_key: str) -> str:
+    """The keyed hash the driver's settings give a session key (release 4.1's salt)."""
+    return salted_hmac(
+        SESSION_KEY_SALT, session_key, secret=legacy_db.SECRET_KEY, algorithm="sha256"
+    ).hexdigest()
+
+
+def hashes_tokens(steps: Sequence[Step]) -> bool:
+    """Whether our migrate runs release 4.1's 0010 (which hashes the tokens' session keys)."""
+    return not any(step.version == "4.1.0" and step.target[:4] >= "0010" for step in steps)
+
+
 def assert_rows_kept(
-    before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]]
+    before: dict[str, list[dict[str, Any]]],
+    after: dict[str, list[dict[str, Any]]],
+    hashed_tokens: bool = False,
 ) -> None:
-    """Every row seeded by the old package is still there with the same values."""
+    """Every row seeded by the old package is still there with the same values (a token's
+    session key as its keyed hash when ``hashed_tokens``)."""
     assert before, "nothing was seeded"
     for label, rows in before.items():
         kept = {row["id"]: row for row in after[label]}
-        assert len(kept) == len(rows), label
+        assert {row["id"] for row in rows} <= set(kept), label
         for row in rows:
+            if hashed_tokens and label == f"{APP}.websockettoken":
+                row = row | {"session_key": legacy_hash(row["session_key"])}
             assert kept[row["id"]] | row == kept[row["id"]], (label, row, kept[row["id"]])
 
 
@@ -268,6 +308,8 @@ def test_fetch_script_fetches_every_version_the_tests_use() -> None:
 def test_fresh_database(fresh: Upgrade) -> None:
     assert_complete(fresh, fresh)
     assert "0001_squashed_0009_v4_schema" in fresh.first_output
+    after_0009 = {name for name in OUR_MIGRATIONS if name[:4] >= "0010"}
+    assert set(fresh.report["graph"]) == after_0009 | {"0001_squashed_0009_v4_schema"}
     assert f"{APP}.0001_initial" not in fresh.first_output  # the squash, not the nine steps
     assert set(fresh.report["tables"]) >= set(NAMED_INDEXES)
     assert fresh.report["tables"] == fresh.second_report["tables"]
@@ -313,6 +355,21 @@ UPGRADE_CASES = {
         Step("3.0.0", "0007_connectionratelimit_websockettoken", seed=True),
         Step("4.0.0", "0009_alter_connectionratelimit_table_and_more"),
     ],
+    # Release 4.1, complete and part way (its trunk only).
+    "4.1.0-complete": [Step("4.1.0", RELEASE_4_1_LEAF, seed=True)],
+    "4.1.0-at-0012": [Step("4.1.0", "0012_apigateway_provisioning_status", seed=True)],
+    # 4.0.0 then 4.1.0, rows seeded before 4.1's token hashing (which deletes them).
+    "4.0.0-then-4.1.0": [
+        Step("4.0.0", "0009_alter_connectionratelimit_table_and_more"),
+        Step("4.1.0", RELEASE_4_1_LEAF, seed=True),
+    ],
+    # Ours before the rename (0010-0014 under their old names): at 0013 and 0014, over 4.0.0.
+    "ours-at-0013": [Step(OURS_BEFORE_4_1, "0013_case_sensitive_connection_ids", seed=True)],
+    "ours-at-0014": [Step(OURS_BEFORE_4_1, "0014_apigateway_provisioning_token", seed=True)],
+    "4.0.0-then-ours-at-0013": [
+        Step("4.0.0", "0009_alter_connectionratelimit_table_and_more", seed=True),
+        Step(OURS_BEFORE_4_1, "0013_case_sensitive_connection_ids"),
+    ],
 }
 
 LEFTOVER_CASES = {
@@ -322,6 +379,14 @@ LEFTOVER_CASES = {
             "3.0.3", "0008_remove_websockettoken_websocket_t_created_c55db3_idx_and_more", seed=True
         ),
         Step("4.0.0", "0009_alter_connectionratelimit_table_and_more"),
+    ],
+    # The same, then release 4.1 on top (which renames nothing either).
+    "3.0.3-then-4.0.0-then-4.1.0": [
+        Step(
+            "3.0.3", "0008_remove_websockettoken_websocket_t_created_c55db3_idx_and_more", seed=True
+        ),
+        Step("4.0.0", "0009_alter_connectionratelimit_table_and_more"),
+        Step("4.1.0", RELEASE_4_1_LEAF),
     ],
     # 3.0.0's 0007, 3.0.3's 0008 faked (it fails on that schema), then 4.0.0: both old names.
     "3.0.0-faked-3.0.3-then-4.0.0": [
@@ -347,10 +412,13 @@ def test_upgrade_keeps_everything(
     before = build_legacy(database, steps, legacy_packages, tmp_path)
     upgrade = Upgrade.run(database, tmp_path)
     assert_complete(upgrade, fresh)
-    assert_rows_kept(before, upgrade.rows)
+    assert_rows_kept(before, upgrade.rows, hashed_tokens=hashes_tokens(steps))
     assert not set(upgrade.report["tables"]) & set(LEGACY_TABLES)
     gateways = upgrade.rows[f"{APP}.apigateway"]
     assert gateways and all(gateway["secret"] == "" for gateway in gateways)
+    if steps[-1].version == OURS_BEFORE_4_1:  # ours under the old names: counted as applied
+        assert "0100_adopt_legacy_token_tables..." not in upgrade.first_output
+        assert "0010_hash_websockettoken_session_key... OK" in upgrade.first_output
 
 
 @pytest.mark.parametrize("steps", LEFTOVER_CASES.values(), ids=LEFTOVER_CASES.keys())
@@ -362,14 +430,15 @@ def test_leftover_tables_at_0009_are_renamed_by_0010(
     fresh: Upgrade,
 ) -> None:
     before = build_legacy(database, steps, legacy_packages, tmp_path)
-    [legacy] = run_old(database, "4.0.0", [{"do": "report"}], legacy_packages, tmp_path)
+    last = steps[-1].version
+    [legacy] = run_old(database, last, [{"do": "report"}], legacy_packages, tmp_path)
     # The old package considers this database complete...
     assert not [name for name in legacy["plan"] if name.startswith(f"{APP}.")]
     assert "connection_rate_limits" in legacy["tables"]  # ...with a table it never renamed
     upgrade = Upgrade.run(database, tmp_path)
-    assert "0010_adopt_legacy_token_tables... OK" in upgrade.first_output
+    assert "0100_adopt_legacy_token_tables... OK" in upgrade.first_output
     assert_complete(upgrade, fresh)
-    assert_rows_kept(before, upgrade.rows)
+    assert_rows_kept(before, upgrade.rows, hashed_tokens=hashes_tokens(steps))
     assert not set(upgrade.report["tables"]) & set(LEGACY_TABLES)
 
 
@@ -401,7 +470,7 @@ def test_old_and_default_tables_both_present_are_kept_and_reported(
     )
     assert report["plan"] == []
     assert legacy_count == 2
-    assert_rows_kept(before, rows)
+    assert_rows_kept(before, rows, hashed_tokens=True)
     assert {"connection_rate_limits", f"{APP}_connectionratelimit"} <= set(report["tables"])
     assert E007 in {check["id"] for check in report["checks"]}
 
@@ -436,3 +505,91 @@ def test_migration_state_matches_the_existing_package(
     }
     assert ours_steps == theirs
     assert ours_squash == theirs
+
+
+def test_release_4_1_migrations_match_its_database_shape(
+    legacy_packages: dict[str, Path], tmp_path: Path
+) -> None:
+    """Our trunk 0010-0015 leaves the state 4.1.0's own files leave, attribute for attribute as
+    far as the database sees them (help texts and labels are ours), step by step and through the
+    squash."""
+    unused = f"sqlite://{tmp_path / 'unused.sqlite3'}"
+    nodes = ["0010_hash_websockettoken_session_key", "0012_apigateway_provisioning_status"]
+    nodes.append(RELEASE_4_1_LEAF)
+    actions = [{"do": "state", "node": node, "replace": False, "db_only": True} for node in nodes]
+    theirs = run_old(unused, "4.1.0", actions, legacy_packages, tmp_path)
+    ours = run_ours(unused, actions, tmp_path)
+    squashed = run_ours(unused, [{**actions[-1], "replace": True}], tmp_path)
+    assert ours == theirs
+    assert squashed == [theirs[-1]]
+    assert {"channelpermission", "channelpermissionrule"} <= set(theirs[-1])
+
+
+def test_our_renamed_migrations_are_the_released_ones(
+    legacy_packages: dict[str, Path], tmp_path: Path
+) -> None:
+    """0100-0104 leave the state our old 0010-0014 left (one-to-one ``replaces``)."""
+    unused = f"sqlite://{tmp_path / 'unused.sqlite3'}"
+    [old] = run_old(
+        unused,
+        OURS_BEFORE_4_1,
+        [{"do": "state", "node": "0014_apigateway_provisioning_token"}],
+        legacy_packages,
+        tmp_path,
+    )
+    [new] = run_ours(
+        unused, [{"do": "state", "node": "0104_apigateway_provisioning_token"}], tmp_path
+    )
+    assert new == old
+    assert {"secret", "provisioning_token"} <= set(new["apigateway"]["fields"])
+
+
+ROLLBACK = [
+    {"do": "migrate"},
+    {"do": "insert", "name": "erin"},
+    {"do": "migrate", "target": ROLLBACK_TO_4_1},
+    {"do": "report"},
+]
+
+
+def test_rolling_back_to_release_4_1(
+    legacy_packages: dict[str, Path], database: str, tmp_path: Path
+) -> None:
+    """A 4.1.0 database upgraded to ours goes back with ``migrate <app> 0100_…``: our columns
+    go, 4.1.0 reinstalled finds its history complete, its own schema, every row, and can write;
+    upgrading again works."""
+    seeded = build_legacy(
+        database, [Step("4.1.0", RELEASE_4_1_LEAF, seed=True)], legacy_packages, tmp_path
+    )
+    (tmp_path / "reference").mkdir()
+    with legacy_db.temporary_database(tmp_path / "reference") as reference_url:
+        [reference] = run_old(
+            reference_url, "4.1.0", [{"do": "migrate"}, {"do": "report"}], legacy_packages, tmp_path
+        )[1:]
+    _, inserted, rollback_output, ours_after = run_ours(database, ROLLBACK, tmp_path)
+    assert "Unapplying django_aws_api_gateway_websockets.0105_merge_release_4_1... OK" in (
+        rollback_output
+    )
+    assert "0101_apigateway_secret... OK" in rollback_output
+    assert RELEASE_4_1_LEAF in ours_after["applied"]
+    assert not {"0101_apigateway_secret", "0011_apigateway_secret"} & set(ours_after["applied"])
+
+    report, rows, new_rows = run_old(
+        database,
+        "4.1.0",
+        [{"do": "report"}, {"do": "dump"}, {"do": "insert", "name": "dave"}],
+        legacy_packages,
+        tmp_path,
+    )
+    assert [name for name in report["plan"] if name.startswith(f"{APP}.")] == []
+    assert report["makemigrations_exit"] == 0, report["makemigrations"]
+    assert signature(report) == signature(reference)
+    assert "secret" not in report["schema"][f"{APP}_apigateway"]["columns"]
+    assert_rows_kept(seeded, rows)
+    assert {row["id"] for row in rows[f"{APP}.apigateway"]} >= {inserted["apigateway"]}
+    assert new_rows["apigateway"] not in {row["id"] for row in rows[f"{APP}.apigateway"]}
+
+    again = Upgrade.run(database, tmp_path)
+    assert again.report["plan"] == []
+    assert "0101_apigateway_secret... OK" in again.first_output
+    assert not {E007, E008} & {check["id"] for check in again.report["checks"]}

@@ -17,9 +17,11 @@ packages have the same import name.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -38,7 +40,11 @@ FETCH_SCRIPT = "scripts/fetch-legacy-wheels.sh"
 ALLOW_MISSING_ENV = "WEBSOCKETS_ALLOW_NO_LEGACY"
 #: The versions tests/migrations/test_migrations.py builds databases with (the script's default
 #: list).
-LEGACY_VERSIONS = ("4.0.0", "3.0.3", "3.0.0")
+LEGACY_VERSIONS = ("4.1.0", "4.0.0", "3.0.3", "3.0.0")
+#: Our own package before 4.1's migrations joined it: today's package with its migrations as
+#: they were then, 0010-0014 under their old names (the files kept, unchanged, in FROZEN_OURS).
+OURS_BEFORE_4_1 = "ours-before-4.1"
+FROZEN_OURS = ROOT / "tests" / "support" / "ours_before_4_1"
 #: Table names the existing package's 3.0.x releases used for these two models.
 LEGACY_TABLES = {
     "websocket_tokens": f"{APP}_websockettoken",
@@ -50,6 +56,9 @@ LEGACY_INDEXES = (
     "connection__ip_addr_636400_idx",
     "connection__user_id_fa2960_idx",
 )
+
+#: The driver's settings' SECRET_KEY (tests/legacy_settings.py): keys the session-key hashes.
+SECRET_KEY = "tests-only-not-secret"
 
 Action = Mapping[str, Any]
 
@@ -88,6 +97,25 @@ def unpack_wheel(version: str, dest: Path) -> Path:
     target = dest / version
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(target)
+    return target
+
+
+def unpack_ours_before_4_1(dest: Path) -> Path:
+    """Our package with the migration files it had before release 4.1's joined (``0010``-``0014``
+    under those names); the directory to put on PYTHONPATH.
+
+    Its models are today's, but building a database only migrates and seeds through the
+    historical models, which come from the migration files.
+    """
+    target = dest / OURS_BEFORE_4_1
+    package = target / APP
+    shutil.copytree(ROOT / "src" / APP, package, ignore=shutil.ignore_patterns("__pycache__"))
+    migrations = package / "migrations"
+    for path in migrations.glob("0*.py"):
+        if path.name[:4] >= "0010":
+            path.unlink()
+    for path in FROZEN_OURS.glob("0*.py"):
+        shutil.copy(path, migrations / path.name)
     return target
 
 
@@ -176,7 +204,9 @@ def run_driver(
     actions_file = work_dir / f"actions-{stem}.json"
     result_file = work_dir / f"result-{stem}.json"
     actions_file.write_text(json.dumps(list(actions)))
-    path = [str(ROOT)] if package_dir is None else [str(package_dir), str(ROOT)]
+    # Ours from this checkout's src/ (an installed copy elsewhere must not win).
+    first = ROOT / "src" if package_dir is None else package_dir
+    path = [str(first), str(ROOT)]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(path),
@@ -252,6 +282,8 @@ def do_seed() -> dict[str, list[dict[str, Any]]]:
         tags={"env": "test", "team": "ws"},
         api_created=True,
         deployment_id="dep42",
+        provisioning_status="mapped",
+        last_error="ClientError TooManyRequestsException",
     )
     make("apigateway", api_name="Second Gateway")
     make(
@@ -261,6 +293,8 @@ def do_seed() -> dict[str, list[dict[str, Any]]]:
         route_key="chat",
         integration_url="https://www.example.com/ws/chat",
         deployed=True,
+        route_id="rte1234",
+        integration_id="int5678",
     )
     for number, (user, connected) in enumerate([(alice, True), (None, False), (bob, True)], 1):
         make(
@@ -272,39 +306,59 @@ def do_seed() -> dict[str, list[dict[str, Any]]]:
             connected=connected,
             api_gateway=gateway,
             request_count=number * 7,
+            session_key_hash=f"{number:064x}" if user else "",
+            auth_hash=f"{number * 3:064x}" if user else "",
         )
     make("websockettoken", token="a" * 64, user=alice, session_key="s" * 32, used=True)
     make("websockettoken", token="0123456789abcdef" * 4, user=bob, session_key="t" * 32)
     make("connectionratelimit", ip_address="10.0.0.1", user=alice, successful=True)
     make("connectionratelimit", ip_address="2001:db8::1", user=None)
     make("connectionratelimit", ip_address="10.0.0.1", user=None)
+    make("channelpermission", channel_name="open", description="anyone")
+    staff = make("channelpermission", channel_name="staff-room", access="permissions")
+    rule = make("channelpermissionrule", channel_permission=staff)
+    if rule is not None:
+        permission = apps.get_model("auth", "Permission").objects.get(codename="change_user")
+        rule.permissions.add(permission)
+        make("channelpermissionrule", channel_permission=staff)  # a rule without permissions
     return do_dump()
 
 
 def do_dump() -> dict[str, list[dict[str, Any]]]:
-    """Every row of our app's tables and of ``auth_user``, by model label."""
+    """Every row of our app's tables (many-to-many ones too) and of ``auth_user``, by model
+    label."""
     apps = _current_apps()
-    found = [apps.get_model("auth", "User"), *apps.get_app_config(APP).get_models()]
+    app_models = apps.get_app_config(APP).get_models(include_auto_created=True)
+    found = [apps.get_model("auth", "User"), *app_models]
+    # A release that considers a table renamed when it is not (3.0.3 then 4.0.0): read it there.
+    from django.db import connection
+
+    tables = set(connection.introspection.table_names())
+    old_name = {new: old for old, new in LEGACY_TABLES.items()}
+    for model in found:
+        table = model._meta.db_table
+        if table not in tables and old_name.get(table) in tables:
+            model._meta.db_table = old_name[table]
     return {model._meta.label_lower: list(model.objects.order_by("pk").values()) for model in found}
 
 
-def do_insert() -> dict[str, int]:
+def do_insert(name: str = "carol") -> dict[str, int]:
     """One new row per model of ours, as an application would (checks the id sequences of
-    renamed tables); returns the new primary keys."""
+    renamed tables); returns the new primary keys. ``name`` makes the unique values unique."""
     apps = _current_apps()
-    user = apps.get_model("auth", "User").objects.create(username="carol", password="!")
+    user = apps.get_model("auth", "User").objects.create(username=name, password="!")
     models = {model._meta.model_name: model for model in apps.get_app_config(APP).get_models()}
-    gateway = models["apigateway"].objects.create(api_name="New Gateway")
+    gateway = models["apigateway"].objects.create(api_name=f"New Gateway {name}")
     rows = {
         "apigateway": gateway,
         "apigatewayadditionalroute": models["apigatewayadditionalroute"].objects.create(
             api_gateway=gateway, name="New", route_key="new", integration_url="https://e.com/n"
         ),
         "websocketsession": models["websocketsession"].objects.create(
-            connection_id="conn-new=", user=user, api_gateway=gateway
+            connection_id=f"conn-{name}=", user=user, api_gateway=gateway
         ),
         "websockettoken": models["websockettoken"].objects.create(
-            token="f" * 64, user=user, session_key="u" * 32
+            token=hashlib.sha256(name.encode()).hexdigest(), user=user, session_key="u" * 32
         ),
         "connectionratelimit": models["connectionratelimit"].objects.create(
             ip_address="198.51.100.7", user=user
@@ -374,10 +428,12 @@ def do_report() -> dict[str, Any]:
     }
 
 
-def do_state(node: str, replace: bool = True) -> dict[str, Any]:
+def do_state(node: str, replace: bool = True, db_only: bool = False) -> dict[str, Any]:
     """Our app's migration state after ``node``, serialized as migration source text.
 
-    ``replace=False`` ignores squashed migrations (walks the individual files).
+    ``replace=False`` ignores squashed migrations (walks the individual files). ``db_only``
+    leaves out the field attributes that never reach the database (``Field.non_db_attrs``:
+    help texts, choices' labels, validators...).
     """
     from django.db.migrations.loader import MigrationLoader
     from django.db.migrations.writer import MigrationWriter
@@ -390,7 +446,7 @@ def do_state(node: str, replace: bool = True) -> dict[str, Any]:
             continue
         out[model_name] = {
             "fields": {
-                name: MigrationWriter.serialize(field)[0]
+                name: MigrationWriter.serialize(_db_only(field) if db_only else field)[0]
                 for name, field in model_state.fields.items()
             },
             # ``db_table: None`` (left by AlterModelTable(table=None)) means the default name.
@@ -402,6 +458,12 @@ def do_state(node: str, replace: bool = True) -> dict[str, Any]:
             "bases": [str(base) for base in model_state.bases],
         }
     return out
+
+
+def _db_only(field: Any) -> tuple[str, dict[str, Any]]:
+    """A field's import path and the keyword arguments that shape its column."""
+    _, path, _, kwargs = field.deconstruct()
+    return path, {k: v for k, v in sorted(kwargs.items()) if k not in field.non_db_attrs}
 
 
 def do_sql(statements: Sequence[str]) -> None:

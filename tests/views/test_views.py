@@ -20,6 +20,7 @@ from django_aws_api_gateway_websockets.models import (
     ConnectionRateLimit,
     WebSocketSession,
     WebSocketToken,
+    hash_session_key,
 )
 from django_aws_api_gateway_websockets.testing import GatewayCallbacks, callback_headers
 from django_aws_api_gateway_websockets.views import WebSocketTokenView, WebSocketView
@@ -85,7 +86,7 @@ class TestTokenView:
         assert len(data["token"]) == 64 and data["expires_in"] == 60
         token = WebSocketToken.objects.get(token=data["token"])
         assert token.user == user
-        assert token.session_key == logged_in_client.session.session_key
+        assert token.session_key == hash_session_key(logged_in_client.session.session_key)
 
     @override_settings(WEBSOCKETS={"token_expiry_seconds": 90})
     def test_expires_in_follows_the_setting(self, logged_in_client: Client) -> None:
@@ -128,7 +129,9 @@ class TestTokenView:
         response = WebSocketTokenView.as_view()(request)
         assert response.status_code == 200
         assert request.session.session_key
-        assert WebSocketToken.objects.get().session_key == request.session.session_key
+        assert WebSocketToken.objects.get().session_key == hash_session_key(
+            request.session.session_key
+        )
 
 
 # -- $connect ---------------------------------------------------------------------------------

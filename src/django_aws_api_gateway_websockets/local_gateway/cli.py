@@ -13,7 +13,6 @@ from typing import Any, Protocol
 from .limits import Limits
 
 DEFAULTS = Limits()
-_DEFAULT = "(default %(default)s)"
 
 #: What ``run`` says when there is nothing to serve: how to make a row for local use.
 NO_ROWS = (
@@ -57,20 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--forwarded-proto", default="http", help="X-Forwarded-Proto sent to Django"
     )
     limits = parser.add_argument_group("limits (API Gateway's defaults)")
+    limits.add_argument("--max-frame-bytes", type=int, default=DEFAULTS.max_frame_bytes)
+    limits.add_argument("--max-message-bytes", type=int, default=DEFAULTS.max_message_bytes)
+    limits.add_argument("--idle-timeout", type=float, default=DEFAULTS.idle_timeout, help="seconds")
     limits.add_argument(
-        "--max-frame-bytes", type=int, default=DEFAULTS.max_frame_bytes, help=_DEFAULT
-    )
-    limits.add_argument(
-        "--max-message-bytes", type=int, default=DEFAULTS.max_message_bytes, help=_DEFAULT
-    )
-    limits.add_argument(
-        "--idle-timeout", type=float, default=DEFAULTS.idle_timeout, help=f"seconds {_DEFAULT}"
-    )
-    limits.add_argument(
-        "--max-connection-age",
-        type=float,
-        default=DEFAULTS.max_connection_age,
-        help=f"seconds {_DEFAULT}",
+        "--max-connection-age", type=float, default=DEFAULTS.max_connection_age, help="seconds"
     )
     limits.add_argument(
         "--integration-timeout",
@@ -79,26 +69,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds (default: each integration's own, 29)",
     )
     limits.add_argument(
-        "--connections-per-second",
-        type=int,
-        default=DEFAULTS.connections_per_second,
-        help=f"more new connections in a second get 429 {_DEFAULT}",
+        "--connections-per-second", type=int, default=DEFAULTS.connections_per_second
     )
     limits.add_argument(
         "--management-rate",
         type=int,
         default=DEFAULTS.management_requests_per_second,
-        help=f"Management API calls per second (0: no limit) {_DEFAULT}",
+        help="Management API calls per second (0: no limit)",
     )
     limits.add_argument(
         "--latency-ms",
         type=float,
         default=DEFAULTS.management_latency_ms,
-        help=f"delay added to every Management API call {_DEFAULT}",
+        help="delay added to every Management API call",
     )
-    limits.add_argument(
-        "--max-post-bytes", type=int, default=DEFAULTS.max_post_bytes, help=_DEFAULT
-    )
+    limits.add_argument("--max-post-bytes", type=int, default=DEFAULTS.max_post_bytes)
     parser.add_argument(
         "--virtual-connections",
         type=int,
@@ -113,7 +98,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.backend_concurrency,
         help="integration requests in flight at once; the others wait their turn (not AWS's: "
         "Django's development server refuses a burst beyond its listen backlog of 10; 1 for "
-        f"a single-threaded backend, 0: no limit) {_DEFAULT}",
+        "a single-threaded backend, 0: no limit)",
+    )
+    limits.add_argument(
+        "--drop-disconnect",
+        action="store_true",
+        help="fault injection: never send $disconnect (AWS sends it on a best-effort basis)",
     )
     _show_defaults(parser._actions[first:])
 
@@ -126,8 +116,8 @@ def _show_defaults(actions: list[argparse.Action]) -> None:
             continue
         if action.help is argparse.SUPPRESS or "default" in (action.help or ""):
             continue
-        action.help = f"{action.help} (default: %(default)s)" if action.help else (
-            "default: %(default)s"
+        action.help = (
+            f"{action.help} (default: %(default)s)" if action.help else ("default: %(default)s")
         )
 
 
@@ -143,6 +133,7 @@ def limits_from_options(options: dict[str, Any]) -> Limits:
         management_latency_ms=options["latency_ms"],
         max_post_bytes=options["max_post_bytes"],
         backend_concurrency=options["backend_concurrency"],
+        drop_disconnect=bool(options.get("drop_disconnect")),
     )
 
 

@@ -73,6 +73,9 @@ class DisconnectingHub(ConnectionHub):
 
     async def _send_disconnect(self, route: RouteTarget, context: RequestContext) -> None:
         connection_id = context.connection_id
+        if self.limits.drop_disconnect:
+            self._record(Event("disconnect_dropped", connection_id))
+            return
         try:
             result = await self.integration.call(route, context, b"", self.limits)
         except asyncio.CancelledError:

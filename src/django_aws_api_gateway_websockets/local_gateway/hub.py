@@ -36,7 +36,8 @@ class Event:
     ``kind`` is ``connect``, ``message``, ``disconnect`` (integration calls; ``status`` is the
     backend's, 0 when it was unreachable or timed out, ``detail`` the outcome), ``abandoned``
     (the late answer to a ``$connect`` that timed out; its ``$disconnect`` follows), ``closed``
-    (``status`` is the close code) or ``refused`` (a handshake refused before ``$connect``).
+    (``status`` is the close code), ``refused`` (a handshake refused before ``$connect``) or
+    ``disconnect_dropped`` (``Limits.drop_disconnect``: the ``$disconnect`` was not sent).
     """
 
     kind: str

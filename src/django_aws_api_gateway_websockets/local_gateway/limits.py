@@ -51,6 +51,10 @@ class Limits:
     #: After answering a slow ``$connect`` with 504, how long the gateway still waits for
     #: Django's answer before sending that connection's ``$disconnect`` anyway.
     abandoned_connect_wait: float = 30.0
+    #: Fault injection: never send ``$disconnect`` (API Gateway's is best effort), so stale
+    #: session rows and presence members can be tested. Each dropped one is an event
+    #: ``disconnect_dropped``.
+    drop_disconnect: bool = False
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -19,10 +19,20 @@ from typing import Any, Protocol, cast
 from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
+from .. import aws
 from ..aws import Gateway, management_endpoint
 from ..conf import conf
 from .delivery import deliver
-from .outcomes import Broadcast, Outcome, SendResult, encode
+from .outcomes import (
+    Broadcast,
+    Outcome,
+    RetryPolicy,
+    SendResult,
+    call_with_retries,
+    classify,
+    encode,
+    is_gone,
+)
 
 #: Connection ids per statement, when re-reading a broadcast's recipients and when
 #: ``WebSocketSession.mark_disconnected`` updates rows (below SQLite's variable cap).
@@ -165,3 +175,32 @@ def send_to_session(session: Session, data: Any) -> Any:
     session.connected = False
     type(session).mark_disconnected([session.connection_id])
     return None
+
+
+def close(sessions: Sessions) -> SendResult:
+    """``DeleteConnection`` on every connected row of ``sessions`` (one query reads them), then
+    mark them disconnected. A connection API Gateway already reports gone counts as closed
+    (``gone``); other failures are reported per connection, never raised, and leave the row."""
+    found, outcomes = targets(sessions)
+    policy = RetryPolicy.from_settings()
+    clients: dict[str, Any] = {}
+    for connection_id, endpoint in found:
+        if endpoint not in clients:
+            clients[endpoint] = aws.client("apigatewaymanagementapi", endpoint_url=endpoint)
+        tried = call_with_retries(_deleter(clients[endpoint], connection_id), policy)
+        if tried.error is None:
+            outcomes.append(Outcome(connection_id, "sent", response=tried.value))
+        elif is_gone(tried.error):
+            outcomes.append(Outcome(connection_id, "gone", attempts=tried.attempts))
+        else:
+            outcomes.append(classify(connection_id, tried.error, tried.attempts))
+    result = SendResult(outcomes)
+    sessions.model.mark_disconnected([o.connection_id for o in outcomes if o.status != "failed"])
+    return result
+
+
+def _deleter(client: Any, connection_id: str) -> Callable[[], Any]:
+    def delete() -> Any:
+        return client.delete_connection(ConnectionId=connection_id)
+
+    return delete

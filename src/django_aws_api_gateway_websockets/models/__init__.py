@@ -1,4 +1,5 @@
-"""The five models: gateways, their additional routes, connections, tokens and rate-limit rows.
+"""The models: gateways, their additional routes, connections, tokens, rate-limit rows and
+channel permissions.
 
 Public names, fields, tables and defaults are those of the existing package (see the upgrade
 notes in the docs). Every name a project imports from ``models`` is importable here.
@@ -11,6 +12,9 @@ tests, so both are module attributes of this package; the package gets every AWS
 - :mod:`.gateways`: ``ApiGateway``, ``ApiGatewayAdditionalRoute``
 - :mod:`.sessions`: ``WebSocketSession`` and its queryset's sending methods
 - :mod:`.tokens`: ``WebSocketToken``, ``ConnectionRateLimit``
+- :mod:`.channels`: ``ChannelPermission``, ``ChannelPermissionRule``
+- :mod:`.hashes`: ``hash_session_key``, ``hash_user_auth`` (release 4.1's salts)
+- :mod:`.subscriptions`: ``ChannelSubscription``, ``ChannelStream``, ``ChannelPublication``
 """
 
 from __future__ import annotations
@@ -19,14 +23,17 @@ import boto3
 
 from ..aws import get_boto3_client, get_region_name
 from ..messaging import MAX_MESSAGE_SIZE
+from .channels import ChannelAccess, ChannelPermission, ChannelPermissionRule
 from .gateways import (
     API_NAME_RE,
     DOMAIN_NAME_RE,
     ApiGateway,
     ApiGatewayAdditionalRoute,
     ProvisioningHook,
+    ProvisioningStatus,
     use_provisioning,
 )
+from .hashes import hash_session_key, hash_user_auth
 from .sessions import (
     WebSocketSession,
     WebSocketSessionManager,
@@ -35,6 +42,7 @@ from .sessions import (
     deliver_broadcast,
     management_client,
 )
+from .subscriptions import ChannelPublication, ChannelStream, ChannelSubscription
 from .tokens import TOKEN_RE, ConnectionRateLimit, WebSocketToken
 
 __all__ = [
@@ -44,8 +52,15 @@ __all__ = [
     "TOKEN_RE",
     "ApiGateway",
     "ApiGatewayAdditionalRoute",
+    "ChannelAccess",
+    "ChannelPermission",
+    "ChannelPermissionRule",
+    "ChannelPublication",
+    "ChannelStream",
+    "ChannelSubscription",
     "ConnectionRateLimit",
     "ProvisioningHook",
+    "ProvisioningStatus",
     "WebSocketSession",
     "WebSocketSessionManager",
     "WebSocketSessionQuerySet",
@@ -55,6 +70,8 @@ __all__ = [
     "deliver_broadcast",
     "get_boto3_client",
     "get_region_name",
+    "hash_session_key",
+    "hash_user_auth",
     "management_client",
     "use_provisioning",
 ]

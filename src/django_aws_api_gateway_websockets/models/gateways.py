@@ -33,8 +33,22 @@ CERTIFICATE_REQUIRED = "A Certificate ARN is required"
 DOMAIN_NAME_REQUIRED = "A domain name is required"
 
 
+class ProvisioningStatus(models.TextChoices):
+    """How far provisioning got (release 4.1's values, in the order a run passes them)."""
+
+    PENDING = "pending", "Pending"
+    CREATING = "creating", "Creating"
+    API_CREATED = "api_created", "API created"
+    ROUTES_CREATED = "routes_created", "Routes created"
+    DEPLOYED = "deployed", "Deployed"
+    DOMAIN_CREATED = "domain_created", "Custom domain created"
+    MAPPED = "mapped", "Custom domain mapped"
+
+
 class ApiGateway(models.Model):
     """One API Gateway WebSocket API."""
+
+    ProvisioningStatus = ProvisioningStatus  # release 4.1's name for the choices
 
     api_name = models.CharField(max_length=255, unique=True)
     api_description = models.CharField(max_length=255, blank=True, default="")
@@ -132,6 +146,21 @@ class ApiGateway(models.Model):
         default="",
         editable=False,
         help_text="Identifies the API created for this row (provisioning tags it with it).",
+    )
+    # Release 4.1's columns (migrations 0012 and 0015), same names and database shape.
+    provisioning_status = models.CharField(
+        max_length=16,
+        choices=ProvisioningStatus.choices,
+        default=ProvisioningStatus.PENDING,
+        help_text="The last provisioning step that completed. 'Creating' while a run holds the "
+        "gateway; a run resumes from the recorded step.",
+    )
+    last_error = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="What stopped the last provisioning run: error class and AWS error code.",
     )
 
     class Meta:
@@ -235,6 +264,9 @@ class ApiGatewayAdditionalRoute(models.Model):
     deployed = models.BooleanField(default=False, editable=False)
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
+    # Release 4.1's columns (migration 0013): the AWS ids of this route and its integration.
+    route_id = models.CharField(max_length=32, blank=True, default="", editable=False)
+    integration_id = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     class Meta:
         unique_together = [["api_gateway", "route_key"]]

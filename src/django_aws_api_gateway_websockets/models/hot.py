@@ -40,6 +40,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .gateways import ApiGateway
+from .hashes import hash_session_key
 from .sessions import WebSocketSession
 from .tokens import ConnectionRateLimit, WebSocketToken
 
@@ -200,7 +201,7 @@ def claim_token(token: str, session_key: str, max_age_seconds: int) -> Any:
     params = [
         _prep(WebSocketToken, "used", True, connection),
         token,
-        session_key,
+        hash_session_key(session_key),  # tokens hold the key's keyed hash (release 4.1's)
         _prep(WebSocketToken, "used", False, connection),
         _prep(WebSocketToken, "created_at", cutoff, connection),
     ]

@@ -25,7 +25,42 @@ def management_client(endpoint_url: str) -> Any:
 
 class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
     """Adds :meth:`send_message` to every queryset of sessions (the work is in
-    :mod:`.messaging.recipients`)."""
+    :mod:`.messaging.recipients`), and the channel and user selections."""
+
+    def in_channel(self, channel: str, *, exclude: Any = None) -> WebSocketSessionQuerySet:
+        """The sessions whose primary channel is ``channel`` or that are subscribed to it
+        (one query when sent to), without ``exclude`` (a session, a connection id, or a list of
+        either: typically the sender)."""
+        subscription = self.model._meta.get_field("subscriptions").related_model
+        assert isinstance(subscription, type)
+        subscribed = subscription._default_manager.filter(
+            session=models.OuterRef("pk"), channel=channel
+        )
+        chosen = self.filter(models.Q(channel_name=channel) | models.Exists(subscribed))
+        return chosen.excluding(exclude)
+
+    def of_user(self, user: Any, *, exclude: Any = None) -> WebSocketSessionQuerySet:
+        """The sessions of ``user`` (a user or its primary key), without ``exclude``."""
+        user_id = getattr(user, "pk", user)
+        return self.filter(user_id=user_id).excluding(exclude)
+
+    def excluding(self, exclude: Any) -> WebSocketSessionQuerySet:
+        """Without ``exclude``: a session, a connection id, or a list of either (``None``:
+        nothing excluded)."""
+        if exclude is None:
+            return self
+        items = exclude if isinstance(exclude, list | tuple | set | frozenset) else [exclude]
+        ids = [getattr(item, "connection_id", item) for item in items]
+        return self.exclude(connection_id__in=ids)
+
+    def send_to_user(self, user: Any, data: Any, *, exclude: Any = None) -> SendResult:
+        """Send ``data`` to every connected session of ``user`` (each of its tabs)."""
+        return self.of_user(user, exclude=exclude).send_message(data)
+
+    def disconnect_user(self, user: Any) -> SendResult:
+        """Close every connection of ``user`` (``DeleteConnection`` on each, concurrently) and
+        mark the rows disconnected; the outcomes as for :meth:`send_message`."""
+        return recipients.close(self.of_user(user))
 
     def send_message(self, data: Any) -> SendResult:
         """Send ``data`` (JSON-encoded) to every connected session of the queryset, concurrently.
@@ -73,6 +108,18 @@ class WebSocketSessionManager(models.Manager["WebSocketSession"]):
     def send_message_later(self, data: Any) -> list[Any]:
         return self.get_queryset().send_message_later(data)
 
+    def in_channel(self, channel: str, *, exclude: Any = None) -> WebSocketSessionQuerySet:
+        return self.get_queryset().in_channel(channel, exclude=exclude)
+
+    def of_user(self, user: Any, *, exclude: Any = None) -> WebSocketSessionQuerySet:
+        return self.get_queryset().of_user(user, exclude=exclude)
+
+    def send_to_user(self, user: Any, data: Any, *, exclude: Any = None) -> SendResult:
+        return self.get_queryset().send_to_user(user, data, exclude=exclude)
+
+    def disconnect_user(self, user: Any) -> SendResult:
+        return self.get_queryset().disconnect_user(user)
+
 
 class WebSocketSession(models.Model):
     """One WebSocket connection."""
@@ -103,6 +150,10 @@ class WebSocketSession(models.Model):
     request_count = models.PositiveBigIntegerField(default=1)
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
+    # Release 4.1's columns (migration 0014), keyed hashes (see .hashes): the login's session
+    # key, and the user's session auth hash (changes with the password). Empty when unknown.
+    session_key_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    auth_hash = models.CharField(max_length=64, blank=True, default="")
 
     objects = WebSocketSessionManager()
 

@@ -15,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from .hashes import hash_session_key
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
@@ -32,7 +34,8 @@ class WebSocketToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="websocket_tokens"
     )
-    session_key = models.CharField(max_length=40, db_index=True)
+    # A keyed hash of the browser's session key (hashes.hash_session_key), never the key itself.
+    session_key = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     used = models.BooleanField(default=False)
 
@@ -44,8 +47,11 @@ class WebSocketToken(models.Model):
 
     @classmethod
     def generate_token(cls, user: AbstractBaseUser, session_key: str) -> WebSocketToken:
-        """Create a token for ``user`` bound to the browser session ``session_key``."""
-        return cls.objects.create(token=secrets.token_hex(32), user=user, session_key=session_key)
+        """Create a token for ``user`` bound to the browser session ``session_key`` (stored as
+        its keyed hash)."""
+        return cls.objects.create(
+            token=secrets.token_hex(32), user=user, session_key=hash_session_key(session_key)
+        )
 
     @classmethod
     @sensitive_variables("token_value", "session_key")
@@ -61,7 +67,10 @@ class WebSocketToken(models.Model):
             return None
         cutoff = timezone.now() - timedelta(seconds=max_age_seconds)
         claimed = cls.objects.filter(
-            token=token_value, session_key=session_key, used=False, created_at__gte=cutoff
+            token=token_value,
+            session_key=hash_session_key(session_key),
+            used=False,
+            created_at__gte=cutoff,
         ).update(used=True)
         if not claimed:
             return None

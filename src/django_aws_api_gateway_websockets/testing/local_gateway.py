@@ -119,7 +119,8 @@ class LocalGatewayFixture(LocalGatewayService):
         timeout: float = 10.0,
     ) -> list[Event]:
         """Wait for ``count`` events of ``kind`` (``connect``, ``message``, ``disconnect``,
-        ``abandoned``, ``closed``, ``refused``), for ``connection_id`` when given; returns them."""
+        ``abandoned``, ``closed``, ``refused``, ``disconnect_dropped``), for ``connection_id``
+        when given; returns them."""
 
         def matching(gateway: LocalGateway) -> list[Event]:
             return [

@@ -34,7 +34,7 @@ from ..redaction import redact, redact_loggers
 from ..wire import SECRET_HEADER, is_connection_id
 from . import gateway_auth
 from .base import API_ID_HEADER
-from .connect import ConnectChecks
+from .channel_handlers import ChannelHandlers
 from .responses import (
     BODY_TOO_LARGE,
     GATEWAY_FORBIDDEN,
@@ -55,11 +55,13 @@ redact_loggers(logger.name)
 API_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 # Names defined by the base classes are never message handlers, except these.
-_HANDLER_BASE_ALLOWED = frozenset({"default", "change_channel", "heartbeat"})
+_HANDLER_BASE_ALLOWED = frozenset(
+    {"default", "change_channel", "heartbeat", "subscribe", "unsubscribe"}
+)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class WebSocketView(ConnectChecks):
+class WebSocketView(ChannelHandlers):
     """The endpoint API Gateway calls for ``$connect``, ``$disconnect`` and every message.
 
     Mount it on a URL with a ``route`` kwarg, e.g. ``path("ws/<slug:route>", View.as_view())``.
@@ -301,6 +303,7 @@ class WebSocketView(ConnectChecks):
         session = hot.touch_session(self._connection_id(request), self.api_gateway, disconnect=True)
         if session is not None:
             self._use_session(request, session)
+            self._channels_disconnected()
         return None
 
     def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:

@@ -25,6 +25,10 @@ INVALID_TOKEN = "Invalid or expired token"  # noqa: S105 - a message
 INVALID_CHANNEL = "Invalid channel name"
 DUPLICATE_CONNECTION = "Connection already exists"
 INVALID_CONNECTION_ID = "Invalid connection id"
+INVALID_SUBSCRIBE = (
+    "Invalid subscribe request: channels must be a list of channel names or "
+    '{"channel": name, "since": {"offset": n, "epoch": e}} objects'
+)
 
 
 def bad_request(message: str) -> HttpResponseBadRequest:
