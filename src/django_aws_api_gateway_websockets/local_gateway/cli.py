@@ -96,9 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend-concurrency",
         type=int,
         default=DEFAULTS.backend_concurrency,
-        help="integration requests in flight at once; the others wait their turn (not AWS's: "
-        "Django's development server refuses a burst beyond its listen backlog of 10; 1 for "
-        "a single-threaded backend, 0: no limit)",
+        help="integration requests in flight at once; more wait their turn (runserver's listen "
+        "backlog is 10; 1 for a single-threaded backend; 0: no limit)",
     )
     limits.add_argument(
         "--drop-disconnect",
