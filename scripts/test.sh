@@ -7,7 +7,8 @@
 #      never run at once):
 #        Django 5.2 / Python 3.11 on SQLite (with coverage), PostgreSQL, and MariaDB (the
 #        database-heavy tests), Django 6.0 / Python 3.12 on SQLite, Django 6.1 / Python 3.13 on
-#        SQLite and PostgreSQL.
+#        SQLite and PostgreSQL. The 5.2 passes also run the long property-based fuzzing
+#        (10,000 examples) and the load tests; the 6.x passes run everything else.
 # Every pass runs even when another failed; the summary at the end lists each pass's result and
 # the script fails if any did. The database servers it started are stopped when it ends.
 # Arguments are passed to every pytest run (e.g. `scripts/test.sh -k views`).
@@ -77,13 +78,19 @@ mariadb_tests=(
 coverage_pytest=(-m coverage run -m pytest)
 
 run_pass() {  # run_pass NAME VENV DATABASE_URL [PYTEST ARGS...] -> log in $logs/NAME.log
-  # (MEASURE=1: under coverage, with its report at the end of the log)
+  # MEASURE=1: under coverage, with its report at the end of the log.
+  # LIGHT=1: the "dev" property-based profile and no `load` tests (the Django 5.2 passes run
+  # the 10,000-example fuzzing and the load tests; the newer Djangos run everything else).
   local name="$1" venv_dir="$2" url="$3"
   shift 3
-  local started=$SECONDS status=0 runner=(-m pytest)
+  local started=$SECONDS status=0 runner=(-m pytest) light=() profile="$HYPOTHESIS_PROFILE"
   [ "${MEASURE:-}" = 1 ] && runner=("${coverage_pytest[@]}")
-  DATABASE_URL="$url" "$venv_dir/bin/python" "${runner[@]}" -p no:cacheprovider "$@" \
-    >"$logs/$name.log" 2>&1 || status=$?
+  if [ "${LIGHT:-}" = 1 ]; then
+    light=(-m "not load")
+    profile=dev
+  fi
+  DATABASE_URL="$url" HYPOTHESIS_PROFILE="$profile" "$venv_dir/bin/python" "${runner[@]}" \
+    -p no:cacheprovider --durations=15 "${light[@]}" "$@" >"$logs/$name.log" 2>&1 || status=$?
   if [ "${MEASURE:-}" = 1 ]; then
     "$venv_dir/bin/python" -m coverage report >>"$logs/$name.log" 2>&1 || true
   fi
@@ -94,13 +101,13 @@ run_pass() {  # run_pass NAME VENV DATABASE_URL [PYTEST ARGS...] -> log in $logs
 
 lane_one() {
   MEASURE=1 run_pass django52-sqlite .venv "" "$@"
-  run_pass django60-sqlite .venv-dj60 "" "$@"
+  LIGHT=1 run_pass django60-sqlite .venv-dj60 "" "$@"
   run_pass django52-mariadb .venv "$maria_url" "${mariadb_tests[@]}" "$@"
 }
 lane_two() {
   run_pass django52-postgres .venv "$pg_url" "$@"
-  run_pass django61-sqlite .venv-dj61 "" "$@"
-  run_pass django61-postgres .venv-dj61 "${pg_url%/*}/wstest_dj61" "$@"
+  LIGHT=1 run_pass django61-sqlite .venv-dj61 "" "$@"
+  LIGHT=1 run_pass django61-postgres .venv-dj61 "${pg_url%/*}/wstest_dj61" "$@"
 }
 
 echo "== pytest: six passes, two at a time (logs in $logs/)"
