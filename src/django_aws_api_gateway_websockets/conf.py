@@ -107,6 +107,9 @@ OPTIONS: Mapping[str, Option] = {
     # The ready task dispatchers (messaging.tasks, messaging.celery) enqueue each chunk when the
     # transaction commits (nothing for a rolled-back write); False enqueues at once.
     "broadcast_on_commit": Option(True, _bool, "True or False"),
+    # Release 4.1's: saving a deployed gateway or an additional route (and deleting a route)
+    # updates AWS; False changes only the rows (a new route is still created on AWS).
+    "push_changes_to_aws": Option(True, _bool, "True or False"),
 }
 
 
@@ -199,6 +202,10 @@ class Settings:
     @property
     def broadcast_on_commit(self) -> bool:
         return bool(self.option("broadcast_on_commit"))
+
+    @property
+    def push_changes_to_aws(self) -> bool:
+        return bool(self.option("push_changes_to_aws"))
 
     # -- AWS -------------------------------------------------------------------------------------
 
