@@ -120,7 +120,7 @@ def recorded(run: Run) -> Iterator[None]:
         yield
     except Exception as error:
         if not run.dry_run and run.gateway.pk is not None:
-            _status.failed(run.gateway, error)
+            _status.failed(run.gateway, error, claimed=run.claimed)
         raise
     _status.succeeded(run)
 

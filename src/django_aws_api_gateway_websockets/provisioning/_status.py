@@ -98,6 +98,7 @@ def claim(run: Run) -> None:
         )
     gateway.provisioning_status = "creating"
     gateway.provisioning_token = token
+    run.claimed = True
     gateway.updated_on = now
 
 
@@ -111,10 +112,11 @@ def error_text(error: BaseException) -> str:
     return text[:255]
 
 
-def failed(gateway: ApiGateway, error: BaseException) -> None:
-    """Record ``error`` as the row's ``last_error``; release a claim that created nothing."""
+def failed(gateway: ApiGateway, error: BaseException, *, claimed: bool = False) -> None:
+    """Record ``error`` as the row's ``last_error``; release the run's own claim (``claimed``)
+    when it created nothing."""
     fields: dict[str, str] = {"last_error": error_text(error)}
-    if gateway.provisioning_status == "creating" and not gateway.api_id:
+    if claimed and gateway.provisioning_status == "creating" and not gateway.api_id:
         fields["provisioning_status"] = "pending"
     for name, value in fields.items():
         setattr(gateway, name, value)
