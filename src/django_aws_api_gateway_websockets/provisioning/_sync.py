@@ -124,8 +124,9 @@ def push_route(route: ApiGatewayAdditionalRoute) -> None:
 def remove_route(route: ApiGatewayAdditionalRoute, client: Any = None) -> list[str]:
     """Delete an additional route and its integration from AWS and deploy the stage again; a
     route already gone is not an error. The route is found by key, else by its recorded id."""
-    gateway = route.api_gateway
-    if not gateway.is_deployed or route.route_key in BUILTIN_ROUTES:
+    # The gateway as it is now (this may run after the commit); gone with it: nothing to do.
+    gateway = type(route.api_gateway).objects.filter(pk=route.api_gateway_id).first()
+    if gateway is None or not gateway.is_deployed or route.route_key in BUILTIN_ROUTES:
         return []
     run = Run(gateway, operation="apply", dry_run=False, client=client)
     api_id = gateway.api_id
