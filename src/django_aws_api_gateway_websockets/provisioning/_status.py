@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import aws
+from ..models.gateways import ProvisioningStatus
 from ._run import ProvisioningError, Run
 
 if TYPE_CHECKING:
@@ -35,15 +36,8 @@ if TYPE_CHECKING:
 #: After this long without progress, a ``creating`` claim is taken to belong to a killed run.
 STALE_CLAIM = timedelta(minutes=5)
 
-_ORDER = (
-    "pending",
-    "creating",
-    "api_created",
-    "routes_created",
-    "deployed",
-    "domain_created",
-    "mapped",
-)
+#: The statuses in the order a run passes them (the choices are declared in that order).
+_ORDER = tuple(ProvisioningStatus.values)
 
 
 def rank(status: str) -> int:
@@ -51,13 +45,8 @@ def rank(status: str) -> int:
 
 
 def effective_status(gateway: ApiGateway) -> str:
-    """The status, allowing for rows that predate it: a row still ``pending`` with
-    ``api_created`` was provisioned before release 4.1 and counts as deployed (mapped, with its
-    custom domain created)."""
-    status = gateway.provisioning_status
-    if status == "pending" and gateway.api_created:
-        return "mapped" if gateway.custom_domain_created else "deployed"
-    return status
+    """The status, counting a row from before release 4.1 as the model does."""
+    return gateway.effective_provisioning_status
 
 
 def advance(run: Run, status: str) -> None:
