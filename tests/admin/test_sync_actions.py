@@ -14,7 +14,7 @@ from django.urls import reverse
 from django_aws_api_gateway_websockets import provisioning
 from django_aws_api_gateway_websockets.admin.sync import sync_from_aws, sync_to_aws
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewaySyncError
-from tests.support.moto_aws import plain_client
+from tests.support.moto_aws import deployed_gateway, plain_client
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +24,7 @@ BASE = "https://www.example.com/ws/"
 
 @pytest.fixture
 def deployed(moto_aws: Any) -> ApiGateway:
-    row = ApiGateway.objects.create(api_name="Chat", target_base_endpoint=BASE)
-    provisioning.apply(row, parts={"api"})
-    return ApiGateway.objects.get(pk=row.pk)
+    return deployed_gateway()
 
 
 def act(client: Client, action: str, *rows: ApiGateway) -> Any:

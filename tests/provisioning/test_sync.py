@@ -17,7 +17,7 @@ from django_aws_api_gateway_websockets.models import (
     ApiGatewaySyncError,
     collect_deferred_sync_errors,
 )
-from tests.support.moto_aws import inventory, plain_client, use_client_factory
+from tests.support.moto_aws import deployed_gateway, inventory, plain_client, use_client_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +27,7 @@ FACTORY = "django_aws_api_gateway_websockets.models.get_boto3_client"
 
 @pytest.fixture
 def deployed(moto_aws: Any) -> ApiGateway:
-    row = ApiGateway.objects.create(api_name="Chat", target_base_endpoint=BASE)
-    provisioning.apply(row, parts={"api"})
-    return fresh(row)
+    return deployed_gateway()
 
 
 def fresh(gateway: ApiGateway) -> ApiGateway:
