@@ -109,8 +109,8 @@ def _show_defaults(actions: list[argparse.Action]) -> None:
             continue
         if action.help is argparse.SUPPRESS or "default" in (action.help or ""):
             continue
-        action.help = (
-            f"{action.help} (default: %(default)s)" if action.help else ("default: %(default)s")
+        action.help = f"{action.help} (default: %(default)s)" if action.help else (
+            "default: %(default)s"
         )
 
 
