@@ -140,6 +140,9 @@ OPTIONS: Mapping[str, Option] = {
     # (API Gateway closes a connection idle for 10 minutes; the JS client's heartbeat keeps
     # live ones fresh). reconcileWebSocketSessions then removes its subscriptions.
     "presence_max_age_seconds": Option(660, _positive_int, "a positive integer"),
+    # Release 4.1's: saving a deployed gateway or an additional route (and deleting a route)
+    # updates AWS; False changes only the rows (a new route is still created on AWS).
+    "push_changes_to_aws": Option(True, _bool, "True or False"),
 }
 
 #: The options of one channel namespace (``WEBSOCKETS["channel_namespaces"][name]``).
@@ -257,6 +260,10 @@ class Settings:
     @property
     def broadcast_on_commit(self) -> bool:
         return bool(self.option("broadcast_on_commit"))
+
+    @property
+    def push_changes_to_aws(self) -> bool:
+        return bool(self.option("push_changes_to_aws"))
 
     @property
     def max_subscriptions_per_connection(self) -> int:

@@ -573,6 +573,7 @@ def test_inline_route_aws_failure_keeps_the_row_and_warns(
     assert audit_lines(caplog)[-1].endswith("saved and deployed to AWS")
 
 
+@pytest.mark.django_db(transaction=True)  # the push runs when the admin's transaction commits
 def test_editing_a_deployed_route_when_aws_fails_marks_it_not_deployed(
     admin_client: Client, aws_mock: mock.MagicMock, deployed: ApiGateway
 ) -> None:
@@ -591,7 +592,10 @@ def test_editing_a_deployed_route_when_aws_fails_marks_it_not_deployed(
         url("apigatewayadditionalroute", "change", route.pk), data, follow=True
     )
     assert response.status_code == 200
-    assert any("updating it on AWS failed" in text for _level, text in messages_of(response))
+    assert any(
+        "AWS was not fully updated: updating the route “Chat” on AWS failed" in text
+        for _level, text in messages_of(response)
+    )
     route.refresh_from_db()
     # the edit is kept, and the row no longer claims the stage serves it
     assert route.integration_url == "https://www.example.com/ws/chat-v2"

@@ -215,7 +215,9 @@ def test_inserting_a_deployed_route_is_trusted() -> None:
     factory.assert_not_called()
 
 
-def test_resaving_an_unchanged_deployed_route_makes_no_aws_call() -> None:
+def test_resaving_an_unchanged_deployed_route_makes_no_aws_call(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     gateway = _deployed_gateway()
     with patch(FACTORY, return_value=MagicMock()):
         route = ApiGatewayAdditionalRoute.objects.create(
@@ -231,10 +233,14 @@ def test_resaving_an_unchanged_deployed_route_makes_no_aws_call() -> None:
         loaded.save()
         route.save()
     factory.assert_not_called()
-    # An edit of what AWS serves still pushes (our improvement).
-    with patch(FACTORY, return_value=MagicMock()) as factory:
+    # An edit of what AWS serves still pushes (our improvement), when the transaction commits.
+    with (
+        patch(FACTORY, return_value=MagicMock()) as factory,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         loaded.integration_url = "https://www.example.com/ws/chat2"
         loaded.save()
+        factory.assert_not_called()
     factory.return_value.create_integration.assert_called_once()
     factory.return_value.create_deployment.assert_called_once()
 

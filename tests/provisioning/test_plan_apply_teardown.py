@@ -163,7 +163,9 @@ def test_moving_the_backend_updates_every_builtin_route(moto_aws: Any, row: ApiG
     assert provisioning.plan(fresh(row)).empty
 
 
-def test_saving_a_deployed_route_updates_aws_at_once(moto_aws: Any, row: ApiGateway) -> None:
+def test_saving_a_deployed_route_updates_aws_after_the_commit(
+    moto_aws: Any, row: ApiGateway, django_capture_on_commit_callbacks: Any
+) -> None:
     provisioning.apply(row)
     row = fresh(row)
     route = ApiGatewayAdditionalRoute.objects.create(
@@ -174,7 +176,11 @@ def test_saving_a_deployed_route_updates_aws_at_once(moto_aws: Any, row: ApiGate
     assert live["routes"]["chat"]["uri"] == f"{BASE}chat"
     assert live["routes"]["chat"]["responses"] == ["$default"]
     route.integration_url = f"{BASE}chat2"
-    route.save()
+    with django_capture_on_commit_callbacks(execute=True) as pushes:
+        route.save()
+        # Inside the (test's) transaction the change waits for the commit (release 4.1's way).
+        assert inventory(moto_aws, row.api_id)["routes"]["chat"]["uri"] == f"{BASE}chat"
+    assert len(pushes) == 1
     live = inventory(moto_aws, row.api_id)
     assert live["routes"]["chat"]["uri"] == f"{BASE}chat2"
     assert live["integration_count"] == 4

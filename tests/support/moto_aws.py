@@ -292,3 +292,14 @@ def inventory(client: Any, api_id: str) -> dict[str, Any]:
         "deployments": [d["DeploymentId"] for d in client.get_deployments(ApiId=api_id)["Items"]],
         "tags": client.get_api(ApiId=api_id).get("Tags", {}),
     }
+
+
+def deployed_gateway(api_name: str = "Chat", base: str = "https://www.example.com/ws/") -> Any:
+    """A new ``ApiGateway`` row with its API applied (routes, stage, deployment) in whichever
+    AWS the test has in force (moto in-process or a patched factory), read back from the row."""
+    from django_aws_api_gateway_websockets import provisioning
+    from django_aws_api_gateway_websockets.models import ApiGateway
+
+    row = ApiGateway.objects.create(api_name=api_name, target_base_endpoint=base)
+    provisioning.apply(row, parts={"api"})
+    return ApiGateway.objects.get(pk=row.pk)

@@ -21,6 +21,7 @@ from ..models import ApiGateway, ApiGatewayAdditionalRoute
 from .actions import AWS_ERRORS
 from .audit import audit
 from .gateway_actions import GATEWAY_ACTIONS
+from .sync import SYNC_ACTIONS, SyncErrorMessages
 
 if TYPE_CHECKING:
     GatewayAdminBase = admin.ModelAdmin[ApiGateway]
@@ -77,7 +78,7 @@ class ApiGatewayAdditionalRouteInline(RouteInlineBase):
 
 
 @admin.register(ApiGateway)
-class ApiGatewayAdmin(GatewayAdminBase):
+class ApiGatewayAdmin(SyncErrorMessages, GatewayAdminBase):
     list_display = (
         "api_name",
         "domain_name",
@@ -94,13 +95,15 @@ class ApiGatewayAdmin(GatewayAdminBase):
     search_fields = ("api_name", "domain_name", "=api_id")
     date_hierarchy = "created_on"
     ordering = ("api_name",)
-    actions = GATEWAY_ACTIONS
+    actions = (*GATEWAY_ACTIONS, *SYNC_ACTIONS)
     inlines = (ApiGatewayAdditionalRouteInline,)
     formfield_overrides = URL_FIELD_OVERRIDES
     readonly_fields = (
         "deployment_id",
         "api_created",
         "custom_domain_created",
+        "provisioning_status",
+        "last_error",
         "secret_status",
         "created_on",
         "updated_on",
@@ -139,6 +142,7 @@ class ApiGatewayAdmin(GatewayAdminBase):
                 "Domain” actions.",
                 "fields": (
                     ("api_created", "custom_domain_created"),
+                    ("provisioning_status", "last_error"),
                     "api_id",
                     "api_endpoint",
                     "api_gateway_domain_name",
@@ -189,7 +193,7 @@ class ApiGatewayAdmin(GatewayAdminBase):
 
 
 @admin.register(ApiGatewayAdditionalRoute)
-class ApiGatewayAdditionalRouteAdmin(RouteAdminBase):
+class ApiGatewayAdditionalRouteAdmin(SyncErrorMessages, RouteAdminBase):
     list_display = ("name", "api_gateway", "route_key", "integration_url", "deployed", "updated_on")
     list_select_related = ("api_gateway",)
     list_filter = ("deployed", "api_gateway")

@@ -9,7 +9,8 @@ tests, so both are module attributes of this package; the package gets every AWS
 :func:`.aws.client`, which looks the factory up here at call time, and the factory calls the
 ``boto3`` found here at call time.
 
-- :mod:`.gateways`: ``ApiGateway``, ``ApiGatewayAdditionalRoute``
+- :mod:`.gateways`: ``ApiGateway``; :mod:`.additional_routes`: ``ApiGatewayAdditionalRoute``
+- :mod:`.aws_sync`: ``ApiGatewaySyncError``, ``run_aws_after_commit`` (release 4.1's sync)
 - :mod:`.sessions`: ``WebSocketSession`` and its queryset's sending methods
 - :mod:`.tokens`: ``WebSocketToken``, ``ConnectionRateLimit``
 - :mod:`.channels`: ``ChannelPermission``, ``ChannelPermissionRule``
@@ -23,12 +24,18 @@ import boto3
 
 from ..aws import get_boto3_client, get_region_name
 from ..messaging import MAX_MESSAGE_SIZE
+from .additional_routes import ApiGatewayAdditionalRoute
+from .aws_sync import (
+    ApiGatewaySyncError,
+    collect_deferred_sync_errors,
+    push_enabled,
+    run_aws_after_commit,
+)
 from .channels import ChannelAccess, ChannelPermission, ChannelPermissionRule
 from .gateways import (
     API_NAME_RE,
     DOMAIN_NAME_RE,
     ApiGateway,
-    ApiGatewayAdditionalRoute,
     ProvisioningHook,
     ProvisioningStatus,
     use_provisioning,
@@ -52,6 +59,7 @@ __all__ = [
     "TOKEN_RE",
     "ApiGateway",
     "ApiGatewayAdditionalRoute",
+    "ApiGatewaySyncError",
     "ChannelAccess",
     "ChannelPermission",
     "ChannelPermissionRule",
@@ -67,11 +75,14 @@ __all__ = [
     "WebSocketToken",
     "boto3",
     "broadcast_dispatcher",
+    "collect_deferred_sync_errors",
     "deliver_broadcast",
     "get_boto3_client",
     "get_region_name",
     "hash_session_key",
     "hash_user_auth",
     "management_client",
+    "push_enabled",
+    "run_aws_after_commit",
     "use_provisioning",
 ]

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import models
+from django.db import models, router
 from django.utils import timezone
 
 from ..aws import connect_url, management_endpoint
 from ..conf import conf
+from .aws_sync import push_enabled, run_aws_after_commit
 
 DOMAIN_NAME_RE = re.compile(
     r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
@@ -43,6 +45,26 @@ class ProvisioningStatus(models.TextChoices):
     DEPLOYED = "deployed", "Deployed"
     DOMAIN_CREATED = "domain_created", "Custom domain created"
     MAPPED = "mapped", "Custom domain mapped"
+
+
+#: The statuses of a gateway whose API, routes and stage deployment all exist.
+DEPLOYED_STATUSES = frozenset(
+    {ProvisioningStatus.DEPLOYED, ProvisioningStatus.DOMAIN_CREATED, ProvisioningStatus.MAPPED}
+)
+#: The gateway's fields AWS holds: saving a deployed gateway pushes a change to any of them.
+SYNCED_GATEWAY_FIELDS = (
+    "api_name",
+    "api_description",
+    "api_key_selection_expression",
+    "route_selection_expression",
+    "target_base_endpoint",
+    "stage_name",
+    "stage_description",
+    "tags",
+    "domain_name",
+    "certificate_arn",
+    "hosted_zone_id",
+)
 
 
 class ApiGateway(models.Model):
@@ -175,8 +197,16 @@ class ApiGateway(models.Model):
     def __str__(self) -> str:
         return self.api_name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Validate, and store ``target_base_endpoint`` with its trailing slash."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._aws_snapshot = self._synced_values()
+
+    def save(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> None:
+        """Validate, store ``target_base_endpoint`` with its trailing slash, and then, when the
+        gateway is deployed and a field AWS holds changed, push it (after the transaction
+        commits: see ``run_aws_after_commit``) unless ``push_to_aws`` is ``False`` (``None``:
+        ``WEBSOCKETS["push_changes_to_aws"]``). A save with ``update_fields`` never pushes.
+        When AWS fails the row keeps the change and ``ApiGatewaySyncError`` is raised."""
         self.full_clean(validate_unique=False)
         if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
             self.target_base_endpoint = f"{self.target_base_endpoint}/"
@@ -184,6 +214,49 @@ class ApiGateway(models.Model):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "updated_on"}
         super().save(*args, **kwargs)
+        if update_fields is not None:
+            return
+        before, self._aws_snapshot = self._aws_snapshot, self._synced_values()
+        changed = {name for name, value in self._aws_snapshot.items() if before[name] != value}
+        if changed and self.is_deployed and push_enabled(push_to_aws):
+            using = kwargs.get("using") or router.db_for_write(type(self))
+            run_aws_after_commit(lambda: self.sync_to_aws(fields=changed), using)
+
+    def _synced_values(self) -> dict[str, Any]:
+        return {name: self.__dict__.get(name) for name in SYNCED_GATEWAY_FIELDS}
+
+    @property
+    def effective_provisioning_status(self) -> str:
+        """The status, allowing for rows from before release 4.1: ``pending`` with
+        ``api_created`` was provisioned by an older release and counts as deployed (mapped,
+        with its custom domain created)."""
+        if self.provisioning_status == ProvisioningStatus.PENDING and self.api_created:
+            if self.custom_domain_created:
+                return ProvisioningStatus.MAPPED
+            return ProvisioningStatus.DEPLOYED
+        return str(self.provisioning_status)
+
+    @property
+    def is_deployed(self) -> bool:
+        """Whether the API exists in AWS with a deployment of every step (a row release 4.1
+        left half built, ``api_created`` but not deployed, is not)."""
+        return bool(
+            self.api_created
+            and self.api_id
+            and self.deployment_id
+            and self.effective_provisioning_status in DEPLOYED_STATUSES
+        )
+
+    def sync_to_aws(self, client: Any = None, fields: Iterable[str] | None = None) -> list[str]:
+        """Make AWS match this deployed gateway (``apply``); one sentence per change.
+        ``ValueError`` when not deployed; ``ApiGatewaySyncError`` when AWS fails or the API
+        is gone (then nothing changes)."""
+        return provisioner().push_gateway(self, client, fields)
+
+    def sync_from_aws(self, client: Any = None) -> list[str]:
+        """Read this deployed gateway from AWS into its rows; one sentence per change. Adds the
+        routes only AWS has, deletes nothing. Errors as :meth:`sync_to_aws`."""
+        return provisioner().pull_gateway(self, client)
 
     def clean(self) -> None:
         """Validate ``domain_name`` and ``api_name`` when they have values."""
@@ -230,9 +303,9 @@ class ApiGateway(models.Model):
         """Create the API, its routes, stage and deployment on AWS, and return ``True``. A no-op
         returning ``None`` (as the existing package did) when ``api_created``; the flag is only
         set when every step succeeded."""
-        if self.api_created:
-            return None
-        _provisioning().create_gateway(self)
+        if self.api_created and self.effective_provisioning_status in DEPLOYED_STATUSES:
+            return None  # (a row release 4.1 left half built is finished)
+        provisioner().create_gateway(self)
         return True
 
     def create_custom_domain(self) -> None:
@@ -244,71 +317,12 @@ class ApiGateway(models.Model):
             raise ValueError(CERTIFICATE_REQUIRED)
         if not self.domain_name:
             raise ValueError(DOMAIN_NAME_REQUIRED)
-        _provisioning().create_custom_domain(self)
+        provisioner().create_custom_domain(self)
 
     def deploy_api(self, client: Any) -> None:
         """Create a deployment of the stage and record its id (its description records what it
         serves, so that provisioning's plan can tell when the stage needs a new one)."""
-        _provisioning().deploy(self, client)
-
-
-class ApiGatewayAdditionalRoute(models.Model):
-    """A custom route key of a gateway, sent to its own integration URL."""
-
-    api_gateway = models.ForeignKey(
-        ApiGateway, on_delete=models.CASCADE, related_name="additional_routes"
-    )
-    name = models.CharField(max_length=63, help_text="Descriptive name for the route")
-    route_key = models.CharField(max_length=64, db_index=True)
-    integration_url = models.URLField()
-    deployed = models.BooleanField(default=False, editable=False)
-    created_on = models.DateTimeField(auto_now_add=True)
-    updated_on = models.DateTimeField(auto_now=True)
-    # Release 4.1's columns (migration 0013): the AWS ids of this route and its integration.
-    route_id = models.CharField(max_length=32, blank=True, default="", editable=False)
-    integration_id = models.CharField(max_length=32, blank=True, default="", editable=False)
-
-    class Meta:
-        unique_together = [["api_gateway", "route_key"]]
-
-    #: What AWS is told about a route: saving a deployed row changes AWS only when one of
-    #: these changed since the row was loaded.
-    _PUSHED_FIELDS = ("api_gateway_id", "route_key", "integration_url")
-    _loaded: tuple[Any, ...] | None = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._loaded = self._pushed_values()  # as loaded (or as built, for a new row)
-
-    def __str__(self) -> str:
-        return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save, then create or update the route on AWS when the gateway is deployed and the
-        route is not deployed as it is (see :meth:`_needs_push`). When AWS fails, the row is
-        kept (marked not deployed: the stage does not serve this version of it) and the error
-        is raised; saving again or ``provisionApiGateway apply`` retries."""
-        push = not kwargs.get("update_fields") and self._needs_push()
-        super().save(*args, **kwargs)
-        self._loaded = self._pushed_values()
-        if push:
-            _provisioning().sync_additional_route(self)
-
-    def _pushed_values(self) -> tuple[Any, ...]:
-        return tuple(self.__dict__.get(name) for name in self._PUSHED_FIELDS)
-
-    def _needs_push(self) -> bool:
-        """Whether saving must update AWS: not for a row marked ``deployed`` that is inserted
-        (trusted) or whose route key, integration URL and gateway are as loaded."""
-        if not self.deployed:
-            return True
-        if self._state.adding:
-            return False
-        return getattr(self, "_loaded", None) != self._pushed_values()
-
-    def create_route(self, client: Any, deploy: bool = True) -> None:
-        """Create (or update, when it exists) the integration and route on AWS, then deploy."""
-        _provisioning().upsert_additional_route(self, client, and_deploy=deploy)
+        provisioner().deploy(self, client)
 
 
 # -- the provisioning hook -----------------------------------------------------------------------
@@ -317,14 +331,21 @@ class ApiGatewayAdditionalRoute(models.Model):
 class ProvisioningHook(Protocol):
     """What the provisioning methods above delegate to: the :mod:`.provisioning` package, which
     registers itself with :func:`use_provisioning` when imported (the app's ``ready()`` imports
-    it). Models never import provisioning, which imports models."""
+    it). Models never import provisioning, which imports models. ``route`` is an
+    ``ApiGatewayAdditionalRoute`` (its module imports this one)."""
 
     def create_gateway(self, gateway: ApiGateway) -> None: ...
     def create_custom_domain(self, gateway: ApiGateway) -> None: ...
     def deploy(self, gateway: ApiGateway, client: Any) -> str: ...
-    def sync_additional_route(self, route: ApiGatewayAdditionalRoute) -> None: ...
+    def sync_additional_route(self, route: Any) -> None: ...
+    def push_gateway(
+        self, gateway: ApiGateway, client: Any = ..., fields: Iterable[str] | None = ...
+    ) -> list[str]: ...
+    def pull_gateway(self, gateway: ApiGateway, client: Any = ...) -> list[str]: ...
+    def push_route(self, route: Any) -> None: ...
+    def remove_route(self, route: Any, client: Any = ...) -> list[str]: ...
     def upsert_additional_route(
-        self, route: ApiGatewayAdditionalRoute, client: Any, *, and_deploy: bool = ...
+        self, route: Any, client: Any, *, and_deploy: bool = ...
     ) -> None: ...
 
 
@@ -337,7 +358,7 @@ def use_provisioning(provisioning: ProvisioningHook) -> None:
     _provisioner = provisioning
 
 
-def _provisioning() -> ProvisioningHook:
+def provisioner() -> ProvisioningHook:
     """The registered provisioning package."""
     if _provisioner is None:
         raise ImproperlyConfigured(

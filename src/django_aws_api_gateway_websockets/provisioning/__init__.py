@@ -9,9 +9,10 @@ converges (no duplicates, no orphans); ``teardown`` deletes the resources in dep
 Where things are: :mod:`._order` is the run order, readable top to bottom; then one module per
 AWS resource: :mod:`._api`, :mod:`._routes` (integrations, routes, route responses),
 :mod:`._stage` (stage, deployments) and :mod:`._domain` (custom domain, API mapping, Route 53
-DNS); :mod:`._run` is the machinery of a run; :mod:`._legacy` the existing package's entry
-points; :mod:`.iam` the IAM policies. Every AWS client comes from ``aws.client`` (so a patched
-``models.get_boto3_client`` sees every call).
+DNS); :mod:`._status` records how far a run got and claims the row; :mod:`._sync` and
+:mod:`._pull` are release 4.1's sync (push is ``apply``); :mod:`._run` is the machinery of a
+run; :mod:`._legacy` the existing package's entry points; :mod:`.iam` the IAM policies. Every
+AWS client comes from ``aws.client`` (so a patched ``models.get_boto3_client`` sees every call).
 
 How the models reach provisioning without importing it. The existing package's model methods
 (``ApiGateway.create_gateway()``, ``create_custom_domain()``, ``deploy_api()``,
@@ -36,8 +37,10 @@ from ._legacy import (
     upsert_additional_route,
 )
 from ._order import ALL_PARTS, apply, plan, rotate_secret, teardown
+from ._pull import pull_gateway
 from ._routes import integration_kwargs, route_kwargs
 from ._run import Change, Event, Progress, ProvisioningError, Result
+from ._sync import push_gateway, push_route, remove_route
 
 __all__ = [
     "ALL_PARTS",
@@ -53,6 +56,10 @@ __all__ = [
     "deploy",
     "integration_kwargs",
     "plan",
+    "pull_gateway",
+    "push_gateway",
+    "push_route",
+    "remove_route",
     "rotate_secret",
     "route_kwargs",
     "sync_additional_route",

@@ -5,7 +5,8 @@ created); everything under it is found from what AWS reports.
 
 An API whose creation answer never arrived (the run was killed while ``CreateApi`` was in
 flight, or botocore sent the request again after a read timeout) is not lost: before creating,
-the row gets a ``provisioning_token``, and the API is created with the tag
+the row is claimed (see :mod:`._status`) and gets a ``provisioning_token``, and the API is
+created with the tag
 ``ROW_MARKER_TAG = "<pk>:<token>"``. The next run (and a retried request) looks for that tag and
 adopts the API instead of creating another; teardown deletes every API carrying it. APIs are
 never matched by name: names are not unique, and another API of the same name is not ours.
@@ -13,11 +14,11 @@ never matched by name: names are not unique, and another API of the same name is
 
 from __future__ import annotations
 
-import uuid
 from functools import partial
 from typing import Any
 
 from ..routes import Gateway
+from . import _status
 from ._compare import ROW_MARKER_TAG, converge_tags, diff
 from ._run import NOT_A_RESPONSE, Change, Run, text
 
@@ -106,6 +107,7 @@ def _adopt(run: Run, desired: Gateway) -> dict[str, Any] | None:
         lambda: None,
     )
     run.record(api_id=api["ApiId"], api_endpoint=text(api, "ApiEndpoint"))
+    _status.advance(run, "api_created")
     _delete_duplicates(run, desired.name, api["ApiId"], found)
     return api
 
@@ -139,8 +141,7 @@ def converge_api(run: Run, desired: Gateway) -> bool:
             desired.name,
             ("WEBSOCKET", f"route selection {desired.route_selection_expression}"),
         )
-        if not run.dry_run and not gateway.provisioning_token:
-            run.record(provisioning_token=uuid.uuid4().hex)  # before CreateApi: see above
+        _status.claim(run)  # before CreateApi, writes the token it is tagged with (see above)
         retried: list[bool] = []
 
         def create() -> dict[str, Any]:
@@ -154,6 +155,7 @@ def converge_api(run: Run, desired: Gateway) -> bool:
         api_id = run.created_id(created, "ApiId", change)
         if api_id is not None:
             run.record(api_id=api_id, api_endpoint=text(created, "ApiEndpoint"))
+            _status.advance(run, "api_created")
             if any(retried):
                 # A retried request may have been answered before the first attempt's API was
                 # visible: keep the one recorded, delete any other tagged for this row.
@@ -212,5 +214,6 @@ def delete_api(run: Run, *, recorded: bool) -> None:
 def forget_api(run: Run) -> None:
     """Clear the row's record of the API; its additional routes are no longer deployed."""
     run.record(api_id="", api_endpoint="", deployment_id="", api_created=False)
+    _status.fall_back(run, "pending")
     if not run.dry_run:
         run.gateway.additional_routes.update(deployed=False)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..routes import CustomDomain
 from ..wire import stage_name
+from . import _status
 from ._compare import converge_tags, diff
 from ._run import NOT_A_RESPONSE, Change, ProvisioningError, Run, as_dict, text
 
@@ -94,6 +95,7 @@ def converge_domain(run: Run, desired: CustomDomain) -> None:
     target_name = str(target.get("ApiGatewayDomainName") or "")
     if live is not None and target_name and target_name != gateway.api_gateway_domain_name:
         run.record(api_gateway_domain_name=target_name)
+    _status.advance(run, "domain_created")
     converge_mapping(run, desired, domain_exists=live is not None)
     if desired.hosted_zone_id:
         converge_dns(run, desired, target)
@@ -278,3 +280,4 @@ def remove_stale_domains(run: Run, keep: str) -> None:
 def forget_domain(run: Run) -> None:
     """Clear the row's record of its custom domain and API mapping."""
     run.record(custom_domain_created=False, api_mapping_id="", api_gateway_domain_name="")
+    _status.fall_back(run, "deployed")

@@ -15,8 +15,9 @@ the API, which takes everything under it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -24,7 +25,7 @@ from django.utils import timezone
 from ..conf import conf
 from ..routes import Gateway, gateway_description
 from ..wire import SECRET_HEADER
-from . import _api, _domain, _routes, _stage
+from . import _api, _domain, _routes, _stage, _status
 from ._run import Change, Progress, ProvisioningError, Result, Run
 
 if TYPE_CHECKING:
@@ -41,10 +42,10 @@ _PLANNED_SECRET = "(generated-on-apply)"  # noqa: S105 (a placeholder, not a sec
 # -- the four operations ---------------------------------------------------------------------------
 
 
-def plan(gateway: ApiGateway, *, parts: Iterable[str] | None = None) -> Result:
+def plan(gateway: ApiGateway, *, parts: Iterable[str] | None = None, client: Any = None) -> Result:
     """What :func:`apply` would change, read from AWS without changing anything (the row is not
-    written either)."""
-    run = Run(gateway, operation="plan", dry_run=True)
+    written either). ``client``: the apigatewayv2 client to use (default: ``aws.client``)."""
+    run = Run(gateway, operation="plan", dry_run=True, client=client)
     converge(run, _parts(parts))
     return run.result
 
@@ -54,17 +55,21 @@ def apply(
     *,
     parts: Iterable[str] | None = None,
     progress: Progress | None = None,
+    client: Any = None,
 ) -> Result:
     """Make AWS match the gateway's description. ``parts`` limits the run to ``"api"`` (API,
     routes, stage, deployment) or ``"domain"`` (custom domain, API mapping, DNS alias).
 
     Raises :class:`ProvisioningError` naming the failed step; what was done before it is
-    recorded on the row, and running ``apply`` again continues from there.
+    recorded on the row (with ``provisioning_status`` and ``last_error``), and running ``apply``
+    again continues from there.
     """
     if gateway.pk is None:
         gateway.save()
-    run = Run(gateway, operation="apply", dry_run=False, progress=progress)
-    converge(run, _parts(parts))
+    chosen = _parts(parts)
+    run = Run(gateway, operation="apply", dry_run=False, progress=progress, client=client)
+    with recorded(run):
+        converge(run, chosen)
     return run.result
 
 
@@ -79,10 +84,11 @@ def rotate_secret(gateway: ApiGateway, *, progress: Progress | None = None) -> R
     if gateway.pk is None:
         gateway.save()
     run = Run(gateway, operation="apply", dry_run=False, progress=progress)
-    validate(run, frozenset({"api"}))
-    if gateway.secret:
-        new_secret(run)
-    converge(run, frozenset({"api"}))
+    with recorded(run):
+        validate(run, frozenset({"api"}))
+        if gateway.secret:
+            new_secret(run)
+        converge(run, frozenset({"api"}))
     return run.result
 
 
@@ -94,7 +100,8 @@ def teardown(
     run = Run(
         gateway, operation="plan" if dry_run else "teardown", dry_run=dry_run, progress=progress
     )
-    tear_down(run)
+    with recorded(run):
+        tear_down(run)
     return run.result
 
 
@@ -104,6 +111,18 @@ def _parts(parts: Iterable[str] | None) -> frozenset[str]:
     if unknown or not chosen:
         raise ValueError(f"parts must be a non-empty subset of {sorted(ALL_PARTS)}")
     return chosen
+
+
+@contextmanager
+def recorded(run: Run) -> Iterator[None]:
+    """Record how the run ended in ``last_error`` (see :mod:`._status`)."""
+    try:
+        yield
+    except Exception as error:
+        if not run.dry_run and run.gateway.pk is not None:
+            _status.failed(run.gateway, error, claimed=run.claimed)
+        raise
+    _status.succeeded(run)
 
 
 # -- converge and tear down ------------------------------------------------------------------------
@@ -128,7 +147,9 @@ def converge(run: Run, parts: frozenset[str] = ALL_PARTS) -> None:
     if "api" in parts:
         api_exists = _api.converge_api(run, desired)
         routes_changed = _routes.converge_routes(run, desired, api_exists)
+        _status.advance(run, "routes_created")
         serving = _stage.converge_stage(run, desired, api_exists, routes_changed)
+        _status.advance(run, "deployed")
     else:
         # The domain alone: the API is taken as recorded (if it is gone, creating the mapping
         # fails with AWS's NotFoundException, naming that step).
@@ -136,6 +157,7 @@ def converge(run: Run, parts: frozenset[str] = ALL_PARTS) -> None:
     if "domain" in parts:
         if desired.domain is not None:
             _domain.converge_domain(run, desired.domain)
+            _status.advance(run, "mapped")
         if api_exists:
             _domain.remove_stale_domains(run, desired.domain.domain_name if desired.domain else "")
     if "api" in parts and api_exists:

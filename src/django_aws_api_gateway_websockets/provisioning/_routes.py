@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from ..routes import ROUTE_RESPONSE_KEY, Gateway, Integration, Route
+from ..routes import BUILTIN_ROUTES, ROUTE_RESPONSE_KEY, Gateway, Integration, Route
 from ._compare import diff, params_diff
 from ._run import Change, Run, text
 
@@ -140,10 +140,21 @@ def converge_route(
             ),
         )
         changed = True
+    record_ids(run, key, route_id, integration_id)
     return changed
 
 
-def _live_routes(run: Run) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+def record_ids(run: Run, route_key: str, route_id: str, integration_id: str) -> None:
+    """Write the AWS ids of an additional route and its integration to its row (release 4.1's
+    ``route_id``/``integration_id``), when they are known and differ."""
+    if run.dry_run or route_key in BUILTIN_ROUTES or not route_id or integration_id == "(new)":
+        return
+    run.gateway.additional_routes.filter(route_key=route_key).exclude(
+        route_id=route_id, integration_id=integration_id
+    ).update(route_id=route_id, integration_id=integration_id)
+
+
+def live_routes(run: Run) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     api_id = run.gateway.api_id
     routes = {text(r, "RouteKey"): r for r in run.items("read routes", "get_routes", ApiId=api_id)}
     integrations = {
@@ -162,13 +173,13 @@ def converge_routes(run: Run, desired: Gateway, api_exists: bool) -> bool:
             converge_route(run, route, None, {}, used)
         return True
     api_id = run.gateway.api_id
-    live_routes, integrations = _live_routes(run)
+    found, integrations = live_routes(run)
     changed = False
     used = set()
     for route in desired.routes:
-        changed |= converge_route(run, route, live_routes.get(route.route_key), integrations, used)
+        changed |= converge_route(run, route, found.get(route.route_key), integrations, used)
     wanted_keys = {route.route_key for route in desired.routes}
-    for key, live in sorted(live_routes.items()):
+    for key, live in sorted(found.items()):
         if key in wanted_keys:
             continue
         route_id = text(live, "RouteId")
@@ -195,5 +206,5 @@ def converge_routes(run: Run, desired: Gateway, api_exists: bool) -> bool:
 
 def upsert_one_route(run: Run, route: Route) -> bool:
     """Create or update one route (and its integration) without touching the others."""
-    live_routes, integrations = _live_routes(run)
-    return converge_route(run, route, live_routes.get(route.route_key), integrations, set())
+    found, integrations = live_routes(run)
+    return converge_route(run, route, found.get(route.route_key), integrations, set())

@@ -143,6 +143,8 @@ class Run:
         self.dry_run = dry_run
         self.progress = progress
         self.result = Result(operation, gateway)
+        #: Whether this run claimed the row to create its API (see ``_status.claim``).
+        self.claimed = False
         # Both clients come from the factory in force (see ``aws.client``).
         self.api = client if client is not None else aws.client("apigatewayv2")
         self._route53: Any = None
