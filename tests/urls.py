@@ -5,9 +5,12 @@ from django_aws_api_gateway_websockets.views import WebSocketTokenView
 from tests.testapp.views import (
     BareView,
     ChatView,
+    ClosedChannelsView,
+    ConnectGuardedView,
     GuardedView,
     HookView,
     OpenChatView,
+    OwnChannelView,
     PinnedView,
     QuietView,
     RoomPageView,
@@ -22,6 +25,9 @@ urlpatterns = [
     path("ws-hook/<slug:route>", HookView.as_view()),
     path("ws-quiet/<slug:route>", QuietView.as_view()),
     path("ws-pinned/<slug:route>", PinnedView.as_view()),
+    path("ws-closed/<slug:route>", ClosedChannelsView.as_view()),
+    path("ws-connect-guarded/<slug:route>", ConnectGuardedView.as_view()),
+    path("ws-own/<slug:route>", OwnChannelView.as_view()),
     path("ws-token/", WebSocketTokenView.as_view(), name="websocket_token"),
     path("room/", RoomPageView.as_view(), name="room"),
 ]

@@ -90,3 +90,23 @@ class AppPageView(AppChannelWebSocketMixin, TemplateView):
 class AppPageOverrideView(AppChannelWebSocketMixin, TemplateView):
     template_name = "testapp/room.html"
     app_channel_override = "public_blog"
+
+
+class ClosedChannelsView(ChatView):
+    """Release 4.1's switches: unlisted channels refused, permission lists on $connect too."""
+
+    ALLOW_UNLISTED_CHANNELS = False
+
+
+class ConnectGuardedView(ChatView):
+    CHECK_PERMISSIONS_ON_CONNECT = True
+    permissions_required = ["auth.view_user"]
+
+
+class OwnChannelView(ChatView):
+    """Overrides can_join_channel: a user joins only ``user-<pk>`` (and open channels)."""
+
+    def can_join_channel(self, request: HttpRequest, channel_name: str) -> bool:
+        if channel_name.startswith("user-"):
+            return channel_name == f"user-{request.user.pk}"
+        return super().can_join_channel(request, channel_name)

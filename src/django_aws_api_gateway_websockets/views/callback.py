@@ -29,6 +29,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import conf
+from ..login_binding import end_sessions, login_still_valid
 from ..models import WebSocketSession, hot
 from ..wire import SECRET_HEADER, is_connection_id
 from . import gateway_auth
@@ -40,6 +41,7 @@ from .responses import (
     INVALID_CHANNEL,
     INVALID_CONNECTION_ID,
     INVALID_FORMAT,
+    SESSION_ENDED,
     UNKNOWN_CONNECTION,
     UNKNOWN_HANDLER,
     bad_request,
@@ -80,9 +82,10 @@ class WebSocketView(ConnectChecks):
         "check_connection_headers",
         "check_host",
         "check_origin",
+        "check_channel",
         "check_token",
         "check_user_hook",
-        "check_channel",
+        "check_connect_permissions",
     )
     #: Messages; then the chosen handler runs. ``check_session`` counts the message on the
     #: connection's row and reads the row back, in one statement: the checks before it need no
@@ -229,17 +232,26 @@ class WebSocketView(ConnectChecks):
 
     def check_session(self, request: HttpRequest) -> HttpResponseBase | None:
         """The connection is one this gateway opened. Counts the message (``request_count``,
-        ``updated_on``) and reads the row back in the same statement (``hot.touch_session``);
-        ``request.user`` becomes the connection's user, loaded when first used."""
-        session = hot.touch_session(self._connection_id(request), self.api_gateway)
+        ``updated_on``) and reads the row back, with its user, in the same statement
+        (``hot.touch_session``); ``request.user`` becomes the connection's user. A user who was
+        deactivated or changed password since ``$connect`` ends the session (400, socket
+        closed)."""
+        session = hot.touch_session(self._connection_id(request), self.api_gateway, with_user=True)
         if session is None:
             return bad_request(UNKNOWN_CONNECTION)
+        if not login_still_valid(session):
+            # Deactivated, or the password changed since $connect: the row is closed and the
+            # socket too (login_binding).
+            end_sessions([session])
+            return bad_request(SESSION_ENDED)
         self._use_session(request, session)
         return None
 
     def _use_session(self, request: HttpRequest, session: WebSocketSession) -> None:
         self.websocket_session = session
-        if session.user_id is not None:
+        if WebSocketSession.user.is_cached(session):
+            request.user = cast(Any, session.user)
+        elif session.user_id is not None:
             # The stubs type request.user as the default User.
             request.user = cast(Any, SimpleLazyObject(lambda: session.user))
 
@@ -313,13 +325,17 @@ class WebSocketView(ConnectChecks):
     def change_channel(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase | None:
-        """Move this connection to ``body["channel"]`` (validated like ``?channel=``) in one
+        """Move this connection to ``body["channel"]`` (validated like ``?channel=``, and
+        :meth:`can_join_channel` asked: 403 when refused) in one
         UPDATE of the channel alone. ``pre_save`` and ``post_save`` fire as for
         ``save(update_fields=["channel_name", "updated_on"])`` (the existing package saved the
         row), without the error ``save()`` raises when the row was deleted meanwhile."""
         channel = self.body.get("channel")
         if not self._valid_channel(channel):
             return bad_request(INVALID_CHANNEL)
+        folded = self._channel_decided_by_sql(channel)
+        if not folded and self._channel_refused(request, channel):
+            return self.channel_forbidden()
         session = self.websocket_session
         assert session is not None
         model = type(session)
@@ -331,14 +347,17 @@ class WebSocketView(ConnectChecks):
             "using": using,
             "update_fields": frozenset({"channel_name", "updated_on"}),
         }
-        session.channel_name = channel
+        previous, session.channel_name = session.channel_name, channel
         pre_save.send(**signal_args)
         session.updated_on = timezone.now()
-        updated = (
-            model.objects.using(using)
-            .filter(pk=session.pk)
-            .update(channel_name=session.channel_name, updated_on=session.updated_on)
-        )
+        rows = model.objects.using(using).filter(pk=session.pk)
+        values = {"channel_name": session.channel_name, "updated_on": session.updated_on}
+        updated = rows.filter(self._open_to_everyone(channel)).update(**values) if folded else 0
+        if not updated and folded and self._channel_refused(request, channel):
+            session.channel_name = previous
+            return self.channel_forbidden()
+        if not updated:
+            updated = rows.update(**values)
         if not updated:
             return bad_request(UNKNOWN_CONNECTION)  # the row was deleted meanwhile
         post_save.send(created=False, **signal_args)

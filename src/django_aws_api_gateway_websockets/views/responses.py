@@ -25,6 +25,8 @@ INVALID_TOKEN = "Invalid or expired token"  # noqa: S105 - a message
 INVALID_CHANNEL = "Invalid channel name"
 DUPLICATE_CONNECTION = "Connection already exists"
 INVALID_CONNECTION_ID = "Invalid connection id"
+CHANNEL_FORBIDDEN = "Channel access denied"
+SESSION_ENDED = "Session ended: log in again"
 
 
 def bad_request(message: str) -> HttpResponseBadRequest:
