@@ -8,6 +8,7 @@ type never crash a request: the property falls back to the default and the syste
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,22 @@ def _bool(value: Any) -> bool:
 
 def _str_list(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
+
+
+#: A site-wide gateway secret (release 4.1's rule): 32 or more of these characters.
+GATEWAY_SECRET_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{32,}$")
+
+
+def _gateway_secret(value: Any) -> bool:
+    """``None``, one secret, or a non-empty list of them (the first is sent, all accepted)."""
+    if value is None:
+        return True
+    values = [value] if isinstance(value, str) else value
+    return (
+        isinstance(values, list | tuple)
+        and bool(values)
+        and all(isinstance(v, str) and GATEWAY_SECRET_RE.match(v) for v in values)
+    )
 
 
 def _positive_number(value: Any) -> bool:
@@ -74,6 +91,14 @@ OPTIONS: Mapping[str, Option] = {
     "rate_limit_window_minutes": Option(1, _positive_int, "a positive integer"),
     # Reject callbacks from gateways that have no secret (instead of accepting them on headers).
     "require_gateway_secret": Option(False, _bool, "True or False"),
+    # A site-wide secret every gateway sends as X-Ws-Gateway-Secret (release 4.1's setting):
+    # one, or a list (the first is sent, all are accepted: rotate by prepending). An invalid
+    # value refuses every callback until fixed (check E002), never silently lets them through.
+    "gateway_secret": Option(
+        None,
+        _gateway_secret,
+        "None, or a secret (or a list of them) of 32 or more of A-Za-z0-9._~+/=-",
+    ),
     # After provisioning rotates a gateway's secret, the old one stays accepted this long (while
     # AWS deploys the new one).
     "secret_rotation_window_seconds": Option(3600, _positive_int, "a positive integer"),
@@ -146,6 +171,20 @@ class Settings:
     @property
     def require_gateway_secret(self) -> bool:
         return bool(self.option("require_gateway_secret"))
+
+    @property
+    def gateway_secrets(self) -> tuple[str, ...]:
+        """The accepted site-wide secrets, the one sent first; empty when none is set."""
+        value = self.option("gateway_secret")
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    @property
+    def gateway_secret_invalid(self) -> bool:
+        """``WEBSOCKETS["gateway_secret"]`` is set to something invalid (callbacks are refused)."""
+        value = self.websockets.get("gateway_secret")
+        return value is not None and not _gateway_secret(value)
 
     @property
     def secret_rotation_window_seconds(self) -> int:

@@ -31,13 +31,12 @@ from django.views.decorators.csrf import csrf_exempt
 from ..conf import conf
 from ..login_binding import end_sessions, login_still_valid
 from ..models import WebSocketSession, hot
-from ..wire import SECRET_HEADER, is_connection_id
+from ..wire import SECRET_HEADER, SETTINGS_SECRET_HEADER, is_connection_id
 from . import gateway_auth
 from .base import API_ID_HEADER
 from .connect import ConnectChecks
 from .responses import (
     BODY_TOO_LARGE,
-    GATEWAY_FORBIDDEN,
     INVALID_CHANNEL,
     INVALID_CONNECTION_ID,
     INVALID_FORMAT,
@@ -45,7 +44,6 @@ from .responses import (
     UNKNOWN_CONNECTION,
     UNKNOWN_HANDLER,
     bad_request,
-    forbidden,
 )
 
 logger = logging.getLogger(__package__)  # django_aws_api_gateway_websockets.views
@@ -74,7 +72,7 @@ class WebSocketView(ConnectChecks):
     """
 
     #: Every event, first: the headers API Gateway always sends, then which gateway is calling.
-    common_checks = ("check_headers", "check_gateway")
+    common_checks = ("check_headers", "check_site_secret", "check_gateway")
     #: ``$connect`` (run by :meth:`connect`); then the attempt is admitted by the rate limiter
     #: (insert, then count: safe under concurrency) and the session row is created.
     connect_checks = (
@@ -163,6 +161,13 @@ class WebSocketView(ConnectChecks):
             return bad_request(INVALID_CONNECTION_ID)
         return None
 
+    def check_site_secret(self, request: HttpRequest) -> HttpResponseBase | None:
+        """With ``WEBSOCKETS["gateway_secret"]``: ``X-Ws-Gateway-Secret`` is one of its
+        secrets (constant time, before any query)."""
+        if not gateway_auth.site_secret_matches(request.headers.get(SETTINGS_SECRET_HEADER)):
+            return self.invalid_gateway_secret(request)
+        return None
+
     def check_gateway(self, request: HttpRequest) -> HttpResponseBase | None:
         """The caller is a registered gateway (the pinned one, if any) and knows its secret
         (``gateway_auth.identify``; usually from the per-process cache, with no query)."""
@@ -182,7 +187,7 @@ class WebSocketView(ConnectChecks):
         if caller.gateway is None:
             return self.missing_headers(request)
         if not caller.authentic:
-            return forbidden(GATEWAY_FORBIDDEN)
+            return self.invalid_gateway_secret(request)
         self.api_gateway = caller.gateway
         return None
 

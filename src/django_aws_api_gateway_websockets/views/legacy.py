@@ -18,6 +18,7 @@ hook                                   called by
 ``has_all_permission``,                ``check_permissions`` (``False``: ``permission_denied``)
 ``has_any_permission``
 ``permission_denied``                  ``check_permissions`` (403)
+``invalid_gateway_secret`` (4.1)       ``check_site_secret``, ``check_gateway`` (403)
 ``route_selection_key_missing``        nothing (deprecated alias of the one above)
 =====================================  ======================================================
 
@@ -38,6 +39,7 @@ from django.http.request import split_domain_port, validate_host
 from ..conf import conf
 from .base import WebSocketViewBase
 from .responses import (
+    GATEWAY_FORBIDDEN,
     INVALID_FORMAT,
     INVALID_HEADERS,
     PERMISSION_DENIED,
@@ -139,6 +141,12 @@ class LegacyHooks(WebSocketViewBase):
             expected = [*self.required_headers, *(self.additional_required_headers or [])]
             self._debug(f"Expected {expected}, Received {list(request.headers)}")
         return bad_request(INVALID_HEADERS)
+
+    def invalid_gateway_secret(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        """Release 4.1's hook: a callback without an accepted secret (either one)."""
+        return forbidden(GATEWAY_FORBIDDEN)
 
     def invalid_useragent(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return bad_request(UNEXPECTED_USERAGENT)
