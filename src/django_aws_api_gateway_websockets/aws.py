@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import boto3 as _real_boto3
 from botocore.exceptions import ClientError
+from django.db import transaction
 
 from .conf import conf
 from .wire import stage_name
@@ -170,6 +171,12 @@ def test_double_in_force() -> bool:
 def client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     """A client for ``service`` from the factory in force; the one way the package gets one."""
     return factory()(service, **kwargs)
+
+
+def run_aws_after_commit(func: Callable[[], Any], using: str | None = None) -> None:
+    """Run ``func`` (an AWS call) once the current transaction of ``using`` commits; at once
+    outside a transaction (release 4.1's name)."""
+    transaction.on_commit(func, using=using)
 
 
 def error_code(error: BaseException) -> str:

@@ -265,3 +265,46 @@ class Settings:
 
 
 conf = Settings()
+
+
+# -- release 4.1's module-level functions ---------------------------------------------------------
+
+_UNSET: Any = object()
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def get_websockets_config() -> dict[str, Any]:
+    """A copy of ``settings.WEBSOCKETS`` (empty when it is missing or not a dict)."""
+    return dict(conf.websockets)
+
+
+def get_setting(name: str, default: Any = _UNSET) -> Any:
+    """``WEBSOCKETS[name]``: a known key's value as the package uses it (its default when unset
+    or invalid); an unknown key's value, else ``default`` (``None`` when not given)."""
+    if name in OPTIONS and default is _UNSET:
+        return conf.option(name)
+    value = conf.websockets.get(name, _UNSET)
+    if value is _UNSET:
+        return None if default is _UNSET else default
+    option = OPTIONS.get(name)
+    if option is not None and not option.valid(value):
+        return option.default if default is _UNSET else default
+    return value
+
+
+def get_boolean_setting(name: str, default: bool = False) -> bool:
+    """``WEBSOCKETS[name]`` as a boolean: ``True``/``False``, or a string such as ``"true"``,
+    ``"0"``, ``"yes"``, ``"off"``; anything else is ``default``."""
+    value = conf.websockets.get(name, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    return default

@@ -21,7 +21,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import transaction
 from django.utils.crypto import constant_time_compare
 
 from . import aws
@@ -29,11 +28,6 @@ from .models import ApiGateway, WebSocketSession, hash_session_key, hash_user_au
 from .models.sessions import management_client
 
 logger = logging.getLogger(__name__)
-
-
-def run_aws_after_commit(func: Callable[[], Any], using: str | None = None) -> None:
-    """Run ``func`` (an AWS call) once the current transaction commits; at once outside one."""
-    transaction.on_commit(func, using=using)
 
 
 def login_hashes(request: Any, user_id: Any) -> tuple[str, str]:
@@ -79,7 +73,7 @@ def end_sessions(sessions: Iterable[WebSocketSession]) -> int:
     for gateway_id, connection_ids in by_gateway.items():
         gateway = gateways.get(gateway_id)
         if gateway is not None:
-            run_aws_after_commit(_closer(gateway, connection_ids))
+            aws.run_aws_after_commit(_closer(gateway, connection_ids))
     return marked
 
 

@@ -14,14 +14,21 @@ tests, so both are module attributes of this package; the package gets every AWS
 - :mod:`.tokens`: ``WebSocketToken``, ``ConnectionRateLimit``
 - :mod:`.channels`: ``ChannelPermission``, ``ChannelPermissionRule``
 - :mod:`.hashes`: ``hash_session_key``, ``hash_user_auth`` (release 4.1's salts)
+
+Release 4.1's other module-level names live where they belong and are re-exported here:
+``GATEWAY_SECRET_HEADER`` (``wire``), ``serialise_message`` (``messaging.encode``),
+``clear_boto3_client_cache`` (the messaging clients), ``run_aws_after_commit`` (``aws``).
 """
 
 from __future__ import annotations
 
 import boto3
 
-from ..aws import get_boto3_client, get_region_name
+from ..aws import get_boto3_client, get_region_name, run_aws_after_commit
 from ..messaging import MAX_MESSAGE_SIZE
+from ..messaging import encode as serialise_message
+from ..messaging.boto3_transport import clear_client_cache as clear_boto3_client_cache
+from ..wire import SETTINGS_SECRET_HEADER as GATEWAY_SECRET_HEADER
 from .channels import ChannelAccess, ChannelPermission, ChannelPermissionRule
 from .gateways import (
     API_NAME_RE,
@@ -46,6 +53,7 @@ from .tokens import TOKEN_RE, ConnectionRateLimit, WebSocketToken
 __all__ = [
     "API_NAME_RE",
     "DOMAIN_NAME_RE",
+    "GATEWAY_SECRET_HEADER",
     "MAX_MESSAGE_SIZE",
     "TOKEN_RE",
     "ApiGateway",
@@ -62,11 +70,14 @@ __all__ = [
     "WebSocketToken",
     "boto3",
     "broadcast_dispatcher",
+    "clear_boto3_client_cache",
     "deliver_broadcast",
     "get_boto3_client",
     "get_region_name",
     "hash_session_key",
     "hash_user_auth",
     "management_client",
+    "run_aws_after_commit",
+    "serialise_message",
     "use_provisioning",
 ]

@@ -6,11 +6,12 @@ callback runs are written here once per database alias, from the models' own met
 columns, each field's conversion to and from the database), and run through Django's cursor:
 they are logged and counted like any query (the query-budget tests count them).
 
-- :func:`touch_session`: a message (``request_count + 1``) or a ``$disconnect``
-  (``connected = false`` too) on the row of a connection *of the calling gateway*, read back in
-  the same statement: ``UPDATE … RETURNING`` on PostgreSQL and SQLite ≥ 3.35. MariaDB and MySQL
-  have no ``UPDATE … RETURNING`` (MariaDB's ``RETURNING`` is for ``INSERT`` and ``DELETE``), nor
-  has older SQLite: there the ``UPDATE`` is followed by a ``SELECT`` (two statements).
+- :func:`touch_session`: a message (``request_count + 1``, on a connected row only) or a
+  ``$disconnect`` (``connected = false`` too) on the row of a connection *of the calling
+  gateway*, read back in the same statement: ``UPDATE … RETURNING`` on PostgreSQL and SQLite
+  ≥ 3.35. MariaDB and MySQL have no ``UPDATE … RETURNING`` (MariaDB's ``RETURNING`` is for
+  ``INSERT`` and ``DELETE``), nor has older SQLite: there the ``UPDATE`` is followed by a
+  ``SELECT`` (two statements).
 - :func:`claim_token`: use a one-time token once, returning its user's id (``UPDATE …
   RETURNING``, or ``UPDATE`` + ``SELECT``). One conditional ``UPDATE`` claims it, so concurrent
   claims cannot both win.
@@ -150,6 +151,8 @@ def _touch_sql(connection: BaseDatabaseWrapper, disconnect: bool, any_gateway: b
     if disconnect:
         sets.append(f"{col('connected')} = %s")
     where = f"{col('connection_id')} = %s"
+    if not disconnect:
+        where += f" AND {col('connected')} = %s"  # a message needs an open connection (4.1)
     if not any_gateway:
         # A message needs its connection to be the caller's; a $disconnect also closes a row
         # no gateway owns (its gateway was deleted: the foreign key is SET_NULL).
@@ -192,6 +195,8 @@ def touch_session(
     if disconnect:
         params.append(_prep(WebSocketSession, "connected", False, connection))
     params.append(connection_id)
+    if not disconnect:
+        params.append(_prep(WebSocketSession, "connected", True, connection))
     if gateway is not None:
         params.append(gateway.pk)
     with connection.cursor() as cursor:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any, cast
 
+from django.core.cache import cache
 from django.core.mail import mail_admins
 from django.db import router
 from django.db.models.signals import post_save, pre_save
@@ -41,7 +42,6 @@ from .responses import (
     INVALID_CONNECTION_ID,
     INVALID_FORMAT,
     SESSION_ENDED,
-    UNKNOWN_CONNECTION,
     UNKNOWN_HANDLER,
     bad_request,
 )
@@ -77,6 +77,7 @@ class WebSocketView(ConnectChecks):
     #: (insert, then count: safe under concurrency) and the session row is created.
     connect_checks = (
         "check_rate_limit",
+        "check_connect_useragent",
         "check_connection_headers",
         "check_host",
         "check_origin",
@@ -135,10 +136,25 @@ class WebSocketView(ConnectChecks):
             response = handler(request, *args, **kwargs)
         except Exception as error:
             logger.exception("Unexpected WebSocket exception in %s", type(self).__name__)
-            if self.SEND_EXCEPTION_MAIL:
+            if self.SEND_EXCEPTION_MAIL and self._mail_due():
                 self._mail_admins(error)
             raise
         return response if response is not None else JsonResponse({})
+
+    def _mail_due(self) -> bool:
+        """At most one exception mail per view class per ``EXCEPTION_MAIL_INTERVAL`` seconds
+        (0: every time), counted in Django's default cache (``cache.add``: atomic, shared by
+        the processes of a shared cache). A failing cache never stops the mail."""
+        interval = self.EXCEPTION_MAIL_INTERVAL
+        if not interval or interval <= 0:
+            return True
+        view = type(self)
+        key = f"django_aws_api_gateway_websockets:mail:{view.__module__}.{view.__qualname__}"
+        try:
+            return bool(cache.add(key, 1, timeout=interval))
+        except Exception:
+            logger.warning("The exception mail throttle could not use the cache", exc_info=True)
+            return True
 
     @staticmethod
     def _mail_admins(error: Exception) -> None:
@@ -195,10 +211,24 @@ class WebSocketView(ConnectChecks):
     _secret_matches = staticmethod(gateway_auth.secret_matches)
 
     def check_useragent(self, request: HttpRequest) -> HttpResponseBase | None:
-        """Messages and disconnects come from API Gateway itself (``AmazonAPIGateway_<id>``)."""
-        if not self._expected_useragent(request):
-            return self.invalid_useragent(request)
-        return None
+        """Messages and disconnects come from API Gateway itself (``AmazonAPIGateway_<id>``).
+        Another agent (a browser's, which release 4.1 expected) is tolerated when a secret
+        authenticated the callback, unless the project overrides ``_expected_useragent``;
+        API Gateway's agent naming another API never is."""
+        if self._expected_useragent(request):
+            return None
+        agent = request.headers.get("User-Agent", "")
+        tolerated = (
+            type(self)._expected_useragent is WebSocketView._expected_useragent
+            and not agent.startswith(self.expected_useragent_prefix)
+            and self._authenticated_by_secret()
+        )
+        return None if tolerated else self.invalid_useragent(request)
+
+    def _authenticated_by_secret(self) -> bool:
+        """``check_gateway`` passed on a secret (the site-wide one, or the gateway's own)."""
+        gateway = self.api_gateway
+        return bool(conf.gateway_secrets) or bool(gateway and gateway.accepted_secrets())
 
     # -- message checks and handlers ---------------------------------------------------------------
 
@@ -243,7 +273,7 @@ class WebSocketView(ConnectChecks):
         closed)."""
         session = hot.touch_session(self._connection_id(request), self.api_gateway, with_user=True)
         if session is None:
-            return bad_request(UNKNOWN_CONNECTION)
+            return self.session_not_found(request)
         if not login_still_valid(session):
             # Deactivated, or the password changed since $connect: the row is closed and the
             # socket too (login_binding).
@@ -364,6 +394,6 @@ class WebSocketView(ConnectChecks):
         if not updated:
             updated = rows.update(**values)
         if not updated:
-            return bad_request(UNKNOWN_CONNECTION)  # the row was deleted meanwhile
+            return self.session_not_found(request)  # the row was deleted meanwhile
         post_save.send(created=False, **signal_args)
         return None

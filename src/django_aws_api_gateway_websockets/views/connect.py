@@ -175,6 +175,16 @@ class ConnectChecks(ChannelAccessChecks):
             return bad_request(TOO_MANY_ATTEMPTS)
         return None
 
+    def check_connect_useragent(self, request: HttpRequest) -> HttpResponseBase | None:
+        """With ``CHECK_CONNECT_USERAGENT`` (release 4.1): the ``$connect`` carries a browser's
+        ``User-Agent`` (present, and not API Gateway's own)."""
+        if not self.CHECK_CONNECT_USERAGENT:
+            return None
+        agent = request.headers.get("User-Agent", "").strip()
+        if not agent or agent.startswith(self.expected_useragent_prefix):
+            return self.invalid_useragent(request)
+        return None
+
     def check_connection_headers(self, request: HttpRequest) -> HttpResponseBase | None:
         """The browser handshake headers API Gateway forwards on ``$connect`` are present:
         :meth:`_expected_connection_headers` (``required_connection_headers``) decides, and the

@@ -19,6 +19,7 @@ hook                                   called by
 ``has_any_permission``
 ``permission_denied``                  ``check_permissions`` (403)
 ``invalid_gateway_secret`` (4.1)       ``check_site_secret``, ``check_gateway`` (403)
+``session_not_found`` (4.1)            ``check_session``, ``change_channel`` (400)
 ``route_selection_key_missing``        nothing (deprecated alias of the one above)
 =====================================  ======================================================
 
@@ -44,6 +45,7 @@ from .responses import (
     INVALID_HEADERS,
     PERMISSION_DENIED,
     UNEXPECTED_USERAGENT,
+    UNKNOWN_CONNECTION,
     bad_request,
     forbidden,
 )
@@ -141,6 +143,10 @@ class LegacyHooks(WebSocketViewBase):
             expected = [*self.required_headers, *(self.additional_required_headers or [])]
             self._debug(f"Expected {expected}, Received {list(request.headers)}")
         return bad_request(INVALID_HEADERS)
+
+    def session_not_found(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Release 4.1's hook: a message on a connection this gateway has not open (400)."""
+        return bad_request(UNKNOWN_CONNECTION)
 
     def invalid_gateway_secret(
         self, request: HttpRequest, *args: Any, **kwargs: Any
