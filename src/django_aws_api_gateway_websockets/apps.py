@@ -9,7 +9,13 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_delete, post_migrate, post_save, pre_migrate
+        from django.db.models.signals import (
+            post_delete,
+            post_migrate,
+            post_save,
+            pre_delete,
+            pre_migrate,
+        )
         from django.test.signals import setting_changed
 
         from . import (
@@ -25,5 +31,6 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
         post_delete.connect(gateway_cache.gateway_changed, sender=ApiGateway)
         pre_migrate.connect(migration_history.refuse_unknown_history, sender=self)
         user_logged_out.connect(login_binding.on_user_logged_out, dispatch_uid=self.name)
+        pre_delete.connect(login_binding.on_gateway_deleted, sender=ApiGateway)
         post_migrate.connect(gateway_cache.clear)  # also sent after a flush
         setting_changed.connect(gateway_cache.clear)

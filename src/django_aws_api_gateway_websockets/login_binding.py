@@ -8,6 +8,8 @@ session's key and the user's session auth hash (it changes with the password). T
 - a message from a user who was deactivated, or whose password changed, since connecting ends
   that session (:func:`login_still_valid`, asked by the view on the row it already read).
 
+Deleting a gateway marks its connected sessions disconnected too (:func:`on_gateway_deleted`).
+
 Ending a session marks the row disconnected and, unlike 4.1, also closes the socket: a
 ``DeleteConnection`` through the Management API of the session's gateway
 (:func:`end_sessions`), after the transaction commits. A failure to close is logged, never
@@ -107,3 +109,10 @@ def on_user_logged_out(sender: Any, request: Any = None, user: Any = None, **kwa
         connected=True, session_key_hash=hash_session_key(session_key)
     ).select_related("api_gateway")
     end_sessions(list(rows))
+
+
+def on_gateway_deleted(sender: Any, instance: ApiGateway, **kwargs: Any) -> None:
+    """``pre_delete`` of a gateway (release 4.1): its connected sessions are marked
+    disconnected first (the foreign key then becomes NULL). Their sockets are not closed here:
+    the API is usually being torn down with the row."""
+    WebSocketSession.objects.filter(api_gateway=instance, connected=True).update(connected=False)

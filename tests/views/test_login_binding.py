@@ -139,3 +139,11 @@ class TestMessages:
         user.set_password("changed")
         user.save()
         assert callbacks.message("c1=", {"handler": "default"}).status_code == 200
+
+
+def test_deleting_a_gateway_disconnects_its_sessions(callbacks, gateway) -> None:
+    """Release 4.1: the rows are closed, not left connected to no gateway."""
+    connect(callbacks, "c1=")
+    gateway.delete()
+    row = WebSocketSession.objects.get()
+    assert (row.connected, row.api_gateway_id) == (False, None)
