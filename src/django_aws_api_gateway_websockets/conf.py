@@ -44,6 +44,12 @@ def _gateway_secret(value: Any) -> bool:
     )
 
 
+def _hosts(value: Any) -> bool:
+    """One host name, or a list of them (``*.example.com``: its sub-domains)."""
+    values = [value] if isinstance(value, str) else value
+    return isinstance(values, list | tuple) and all(isinstance(v, str) and v for v in values)
+
+
 def _positive_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
@@ -105,6 +111,9 @@ OPTIONS: Mapping[str, Option] = {
     # How long a process may reuse an ApiGateway row it read on $connect (0: never); see
     # gateway_cache.py.
     "gateway_cache_seconds": Option(5, _non_negative_number, "a number of seconds, 0 or more"),
+    # Release 4.1's: the hosts integrations may call (a host or a list; "*.example.com" is its
+    # sub-domains). Empty: any. Checked when a gateway or route is saved.
+    "allowed_integration_hosts": Option((), _hosts, "a host name or a list of them"),
     # Hosts, besides the Host header's, that a $connect Origin may name.
     "allowed_origin_hosts": Option((), _str_list, "a list of host names"),
     # The existing package's substring Host-in-Origin comparison. Weakens the check; warned about.
@@ -197,6 +206,12 @@ class Settings:
     @property
     def allowed_origin_hosts(self) -> tuple[str, ...]:
         return tuple(h.lower() for h in self.option("allowed_origin_hosts"))
+
+    @property
+    def allowed_integration_hosts(self) -> tuple[str, ...]:
+        value = self.option("allowed_integration_hosts")
+        values = [value] if isinstance(value, str) else value
+        return tuple(h.strip().lower().rstrip(".") for h in values)
 
     @property
     def legacy_origin_substring_match(self) -> bool:

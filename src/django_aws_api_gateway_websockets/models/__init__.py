@@ -17,7 +17,8 @@ tests, so both are module attributes of this package; the package gets every AWS
 
 Release 4.1's other module-level names live where they belong and are re-exported here:
 ``GATEWAY_SECRET_HEADER`` (``wire``), ``serialise_message`` (``messaging.encode``),
-``clear_boto3_client_cache`` (the messaging clients), ``run_aws_after_commit`` (``aws``).
+``clear_boto3_client_cache`` (the messaging clients), ``run_aws_after_commit`` (``aws``),
+``validate_integration_host`` (``integration_hosts``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import boto3
 
 from ..aws import get_boto3_client, get_region_name, run_aws_after_commit
+from ..integration_hosts import validate_integration_host
 from ..messaging import MAX_MESSAGE_SIZE
 from ..messaging import encode as serialise_message
 from ..messaging.boto3_transport import clear_client_cache as clear_boto3_client_cache
@@ -80,4 +82,5 @@ __all__ = [
     "run_aws_after_commit",
     "serialise_message",
     "use_provisioning",
+    "validate_integration_host",
 ]
