@@ -68,17 +68,15 @@ class Command(BaseCommand):
                 f"'provisionApiGateway apply --pk {gateway.pk}' to create it again",
             )
         if dry_run or planned.empty:
-            if planned.empty:
-                self.stdout.write(f"{label}: up to date.")
-                return
-            self.stdout.write(f"{label} would change:")
-            for change in planned.changes:
-                self.stdout.write(f"  {change}")
+            self._report(label, planned, f"{label} would change:")
             return
         result = provisioning.apply(gateway, parts={"api"})
+        self._report(label, result, f"{label}: {result.summary()}.")
+
+    def _report(self, label: str, result: provisioning.Result, heading: str) -> None:
         if result.empty:
             self.stdout.write(f"{label}: up to date.")
             return
-        self.stdout.write(f"{label}: {result.summary()}.")
+        self.stdout.write(heading)
         for change in result.changes:
             self.stdout.write(f"  {change}")
