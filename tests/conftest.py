@@ -29,6 +29,16 @@ hypothesis_settings.register_profile("dev", max_examples=200, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty default cache (the exception mail throttle,
+    EXCEPTION_MAIL_INTERVAL, counts there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def gateway(db: None) -> ApiGateway:
     return ApiGateway.objects.create(

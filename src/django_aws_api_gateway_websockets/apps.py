@@ -8,19 +8,33 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
     verbose_name = _("Django AWS ApiGateway Websockets")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_migrate, post_save, pre_migrate
+        from django.contrib.auth.signals import user_logged_out
+        from django.db.models.signals import (
+            post_delete,
+            post_migrate,
+            post_save,
+            pre_delete,
+            pre_migrate,
+            pre_save,
+        )
         from django.test.signals import setting_changed
 
         from . import (
             checks,  # noqa: F401  (registers the system checks)
             gateway_cache,
+            integration_hosts,
+            login_binding,
             migration_history,
             provisioning,  # noqa: F401  (registers itself with models.use_provisioning)
         )
-        from .models import ApiGateway
+        from .models import ApiGateway, ApiGatewayAdditionalRoute
 
         post_save.connect(gateway_cache.gateway_changed, sender=ApiGateway)
         post_delete.connect(gateway_cache.gateway_changed, sender=ApiGateway)
         pre_migrate.connect(migration_history.refuse_unknown_history, sender=self)
+        user_logged_out.connect(login_binding.on_user_logged_out, dispatch_uid=self.name)
+        pre_delete.connect(login_binding.on_gateway_deleted, sender=ApiGateway)
+        for model in (ApiGateway, ApiGatewayAdditionalRoute):
+            pre_save.connect(integration_hosts.check_before_save, sender=model)
         post_migrate.connect(gateway_cache.clear)  # also sent after a flush
         setting_changed.connect(gateway_cache.clear)

@@ -3,7 +3,8 @@
 - ``aws_websockets.E001``: ``WEBSOCKETS`` is not a dict (``None`` included)
 - ``aws_websockets.E002``: a ``WEBSOCKETS`` value has the wrong type
 - ``aws_websockets.W001``: an unknown ``WEBSOCKETS`` key
-- ``aws_websockets.E003``: no region (``AWS_GATEWAY_REGION_NAME`` / ``AWS_REGION_NAME``)
+- ``aws_websockets.E003``: no region (``AWS_GATEWAY_REGION_NAME`` / ``AWS_REGION_NAME``);
+  under ``check --deploy`` only
 - ``aws_websockets.E004``: an ``AWS_*`` setting is not a string
 - ``aws_websockets.W002``: only one of ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``
 - ``aws_websockets.E005``: ``SessionMiddleware`` missing
@@ -144,17 +145,6 @@ def check_aws_settings(**kwargs: Any) -> list[CheckMessage]:
                     id=f"{PREFIX}.E004",
                 )
             )
-    if not getattr(settings, "AWS_GATEWAY_REGION_NAME", None) and not getattr(
-        settings, "AWS_REGION_NAME", None
-    ):
-        messages.append(
-            Error(
-                "No AWS region is configured.",
-                hint='Set AWS_GATEWAY_REGION_NAME (or AWS_REGION_NAME), e.g. "eu-west-1". It is '
-                "needed even with a local gateway, to sign Management API calls.",
-                id=f"{PREFIX}.E003",
-            )
-        )
     has_key = bool(getattr(settings, "AWS_ACCESS_KEY_ID", None))
     has_secret = bool(getattr(settings, "AWS_SECRET_ACCESS_KEY", None))
     if has_key != has_secret:
@@ -166,6 +156,25 @@ def check_aws_settings(**kwargs: Any) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+@register(Tags.compatibility, deploy=True)
+def check_aws_region(**kwargs: Any) -> list[CheckMessage]:
+    """A region is needed where AWS is used (sending, provisioning: those raise a clear error
+    without one), so it is checked under ``check --deploy`` only: a missing region never
+    stops ``migrate`` or ``runserver`` (release 4.1 behaves so too)."""
+    if getattr(settings, "AWS_GATEWAY_REGION_NAME", None) or getattr(
+        settings, "AWS_REGION_NAME", None
+    ):
+        return []
+    return [
+        Error(
+            "No AWS region is configured.",
+            hint='Set AWS_GATEWAY_REGION_NAME (or AWS_REGION_NAME), e.g. "eu-west-1". It is '
+            "needed even with a local gateway, to sign Management API calls.",
+            id=f"{PREFIX}.E003",
+        )
+    ]
 
 
 @register(Tags.security)

@@ -28,6 +28,28 @@ def _str_list(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
 
 
+#: A site-wide gateway secret (release 4.1's rule): 32 or more of these characters.
+GATEWAY_SECRET_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{32,}$")
+
+
+def _gateway_secret(value: Any) -> bool:
+    """``None``, one secret, or a non-empty list of them (the first is sent, all accepted)."""
+    if value is None:
+        return True
+    values = [value] if isinstance(value, str) else value
+    return (
+        isinstance(values, list | tuple)
+        and bool(values)
+        and all(isinstance(v, str) and GATEWAY_SECRET_RE.match(v) for v in values)
+    )
+
+
+def _hosts(value: Any) -> bool:
+    """One host name, or a list of them (``*.example.com``: its sub-domains)."""
+    values = [value] if isinstance(value, str) else value
+    return isinstance(values, list | tuple) and all(isinstance(v, str) and v for v in values)
+
+
 def _positive_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
@@ -95,12 +117,23 @@ OPTIONS: Mapping[str, Option] = {
     "rate_limit_window_minutes": Option(1, _positive_int, "a positive integer"),
     # Reject callbacks from gateways that have no secret (instead of accepting them on headers).
     "require_gateway_secret": Option(False, _bool, "True or False"),
+    # A site-wide secret every gateway sends as X-Ws-Gateway-Secret (release 4.1's setting):
+    # one, or a list (the first is sent, all are accepted: rotate by prepending). An invalid
+    # value refuses every callback until fixed (check E002), never silently lets them through.
+    "gateway_secret": Option(
+        None,
+        _gateway_secret,
+        "None, or a secret (or a list of them) of 32 or more of A-Za-z0-9._~+/=-",
+    ),
     # After provisioning rotates a gateway's secret, the old one stays accepted this long (while
     # AWS deploys the new one).
     "secret_rotation_window_seconds": Option(3600, _positive_int, "a positive integer"),
     # How long a process may reuse an ApiGateway row it read on $connect (0: never); see
     # gateway_cache.py.
     "gateway_cache_seconds": Option(5, _non_negative_number, "a number of seconds, 0 or more"),
+    # Release 4.1's: the hosts integrations may call (a host or a list; "*.example.com" is its
+    # sub-domains). Empty: any. Checked when a gateway or route is saved.
+    "allowed_integration_hosts": Option((), _hosts, "a host name or a list of them"),
     # Hosts, besides the Host header's, that a $connect Origin may name.
     "allowed_origin_hosts": Option((), _str_list, "a list of host names"),
     # The existing package's substring Host-in-Origin comparison. Weakens the check; warned about.
@@ -209,6 +242,20 @@ class Settings:
         return bool(self.option("require_gateway_secret"))
 
     @property
+    def gateway_secrets(self) -> tuple[str, ...]:
+        """The accepted site-wide secrets, the one sent first; empty when none is set."""
+        value = self.option("gateway_secret")
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    @property
+    def gateway_secret_invalid(self) -> bool:
+        """``WEBSOCKETS["gateway_secret"]`` is set to something invalid (callbacks are refused)."""
+        value = self.websockets.get("gateway_secret")
+        return value is not None and not _gateway_secret(value)
+
+    @property
     def secret_rotation_window_seconds(self) -> int:
         return int(self.option("secret_rotation_window_seconds"))
 
@@ -219,6 +266,12 @@ class Settings:
     @property
     def allowed_origin_hosts(self) -> tuple[str, ...]:
         return tuple(h.lower() for h in self.option("allowed_origin_hosts"))
+
+    @property
+    def allowed_integration_hosts(self) -> tuple[str, ...]:
+        value = self.option("allowed_integration_hosts")
+        values = [value] if isinstance(value, str) else value
+        return tuple(h.strip().lower().rstrip(".") for h in values)
 
     @property
     def legacy_origin_substring_match(self) -> bool:
@@ -314,3 +367,46 @@ class Settings:
 
 
 conf = Settings()
+
+
+# -- release 4.1's module-level functions ---------------------------------------------------------
+
+_UNSET: Any = object()
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def get_websockets_config() -> dict[str, Any]:
+    """A copy of ``settings.WEBSOCKETS`` (empty when it is missing or not a dict)."""
+    return dict(conf.websockets)
+
+
+def get_setting(name: str, default: Any = _UNSET) -> Any:
+    """``WEBSOCKETS[name]``: a known key's value as the package uses it (its default when unset
+    or invalid); an unknown key's value, else ``default`` (``None`` when not given)."""
+    if name in OPTIONS and default is _UNSET:
+        return conf.option(name)
+    value = conf.websockets.get(name, _UNSET)
+    if value is _UNSET:
+        return None if default is _UNSET else default
+    option = OPTIONS.get(name)
+    if option is not None and not option.valid(value):
+        return option.default if default is _UNSET else default
+    return value
+
+
+def get_boolean_setting(name: str, default: bool = False) -> bool:
+    """``WEBSOCKETS[name]`` as a boolean: ``True``/``False``, or a string such as ``"true"``,
+    ``"0"``, ``"yes"``, ``"off"``; anything else is ``default``."""
+    value = conf.websockets.get(name, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    return default

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .wire import CONTEXT_HEADERS, SECRET_HEADER, stage_name
+from .conf import conf
+from .wire import CONTEXT_HEADERS, SECRET_HEADER, SETTINGS_SECRET_HEADER, stage_name
 
 if TYPE_CHECKING:
     from .models import ApiGateway
@@ -65,13 +66,17 @@ def request_parameters(gateway: ApiGateway) -> dict[str, str]:
     """The headers API Gateway adds to every callback of ``gateway``.
 
     ``connectionId`` and ``X-Real-Ip`` come from the request context; the secret, when the
-    gateway has one, is a static value (quoted, as API Gateway requires).
+    gateway has one, and the first of ``WEBSOCKETS["gateway_secret"]``, when set, are static
+    values (quoted, as API Gateway requires).
     """
     params = {
         f"integration.request.header.{name}": source for name, source in CONTEXT_HEADERS.items()
     }
     if gateway.secret:
         params[f"integration.request.header.{SECRET_HEADER}"] = f"'{gateway.secret}'"
+    site_secrets = conf.gateway_secrets
+    if site_secrets:
+        params[f"integration.request.header.{SETTINGS_SECRET_HEADER}"] = f"'{site_secrets[0]}'"
     return params
 
 

@@ -15,6 +15,9 @@ from typing import Protocol
 
 #: The header API Gateway is configured to send with the gateway's secret on every callback.
 SECRET_HEADER = "X-Gateway-Secret"  # noqa: S105 - a header name
+#: The header carrying the site-wide secret of ``WEBSOCKETS["gateway_secret"]`` (release 4.1's
+#: name), sent by every gateway beside its own secret.
+SETTINGS_SECRET_HEADER = "X-Ws-Gateway-Secret"  # noqa: S105 - a header name
 #: The header carrying the connection id (mapped from ``context.connectionId``).
 CONNECTION_ID_HEADER = "connectionId"
 #: The header carrying the client's IP (mapped from ``context.identity.sourceIp``).

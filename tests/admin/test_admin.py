@@ -225,19 +225,23 @@ def test_read_only_models_cannot_be_added_or_changed(
     assert not token.used
 
 
-def test_session_channel_can_change_but_not_its_user(
-    admin_client: Client, rows: dict[str, Any]
-) -> None:
+def test_sessions_are_read_only(admin_client: Client, rows: dict[str, Any]) -> None:
+    """As release 4.1: connections can be viewed and deleted, never changed."""
     session = rows["websocketsession"]
     other = get_user_model().objects.create_user("mallory", password="pw")
     response = admin_client.post(
         url("websocketsession", "change", session.pk),
         {"channel_name": "room-2", "connected": "on", "user": other.pk},
     )
-    assert response.status_code == 302
+    assert response.status_code == 403
     session.refresh_from_db()
-    assert session.channel_name == "room-2"
+    assert session.channel_name != "room-2"
     assert session.user is not None and session.user.get_username() == "alice"
+    page = admin_client.get(url("websocketsession", "change", session.pk))
+    assert page.status_code == 200 and 'name="channel_name"' not in page.content.decode()
+    deleted = admin_client.post(url("websocketsession", "delete", session.pk), {"post": "yes"})
+    assert deleted.status_code == 302
+    assert not WebSocketSession.objects.filter(pk=session.pk).exists()
 
 
 def test_read_only_rows_can_be_deleted(admin_client: Client, rows: dict[str, Any]) -> None:

@@ -100,7 +100,8 @@ def test_command_is_registered_and_explained(name: str) -> None:
 def test_cleanup_help_mentions_defaults() -> None:
     command = load_command_class(APP, "cleanupWebSocketTokens")
     help_text = command.create_parser("manage.py", "cleanupWebSocketTokens").format_help()
-    assert "default: 300" in help_text and "default: 7" in help_text
+    flat = " ".join(help_text.split())
+    assert "(default: the larger of 300 and" in flat and "default: 7" in flat
 
 
 # -- createApiGateway ----------------------------------------------------------------------------
@@ -374,8 +375,16 @@ def test_cleanup_zero_ages_delete_everything_older_than_now(aged_rows: None) -> 
 
 def test_cleanup_warns_when_token_age_is_below_the_expiry(aged_rows: None) -> None:
     with override_settings(WEBSOCKETS={"token_expiry_seconds": 600}):
-        _, err = run("cleanupWebSocketTokens")
+        _, err = run("cleanupWebSocketTokens", "--token-age", "300")
     assert "--token-age 300 is shorter than the token expiry (600s)" in err
+
+
+def test_cleanup_default_follows_a_longer_expiry(aged_rows: None) -> None:
+    """Release 4.1's default: max(300, token_expiry_seconds), so no usable token is deleted."""
+    with override_settings(WEBSOCKETS={"token_expiry_seconds": 600}):
+        out, err = run("cleanupWebSocketTokens")
+    assert "(older than 600s)" in out and err == ""
+    assert token_ages() == ["session10", "session299", "session301"]
 
 
 @pytest.mark.parametrize(

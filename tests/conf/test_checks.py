@@ -83,7 +83,22 @@ def test_valid_settings() -> None:
 
 @override_settings(AWS_REGION_NAME=None, AWS_GATEWAY_REGION_NAME=None)
 def test_missing_region() -> None:
-    assert ids(checks.check_aws_settings()) == ["aws_websockets.E003"]
+    assert ids(checks.check_aws_region()) == ["aws_websockets.E003"]
+
+
+@pytest.mark.django_db
+@override_settings(AWS_REGION_NAME=None, AWS_GATEWAY_REGION_NAME=None)
+def test_missing_region_stops_neither_migrate_nor_check_but_deploy() -> None:
+    """Release 4.1: no region is an error only where AWS is used, or under --deploy."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    call_command("migrate", verbosity=0, stdout=StringIO())
+    call_command("check", stdout=StringIO())
+    with pytest.raises(SystemCheckError, match="E003"):
+        call_command("check", "--deploy", stdout=StringIO(), stderr=StringIO())
 
 
 @override_settings(AWS_REGION_NAME=None, AWS_GATEWAY_REGION_NAME="eu-west-1")

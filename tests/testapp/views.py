@@ -110,3 +110,23 @@ class AllOfTwoView(ChatView):
     """Two permissions, both required: a user holding one of them is refused."""
 
     all_permissions_required = ["auth.change_user", "auth.delete_user"]
+
+
+class ClosedChannelsView(ChatView):
+    """Release 4.1's switches: unlisted channels refused, permission lists on $connect too."""
+
+    ALLOW_UNLISTED_CHANNELS = False
+
+
+class ConnectGuardedView(ChatView):
+    CHECK_PERMISSIONS_ON_CONNECT = True
+    permissions_required = ["auth.view_user"]
+
+
+class OwnChannelView(ChatView):
+    """Overrides can_join_channel: a user joins only ``user-<pk>`` (and open channels)."""
+
+    def can_join_channel(self, request: HttpRequest, channel_name: str) -> bool:
+        if channel_name.startswith("user-"):
+            return channel_name == f"user-{request.user.pk}"
+        return super().can_join_channel(request, channel_name)

@@ -143,12 +143,16 @@ def test_change_channel_gone_marking_and_messages_lose_no_update(gateway: ApiGat
     workers += [echo] * 20
     workers += [gone] * 10
     results = race(workers)
-    assert results[:40] == [200] * 40
+    # A message that arrives after the row was marked gone is refused (release 4.1: messages
+    # only on connected rows) and not counted; every other one is counted.
+    assert set(results[:40]) <= {200, 400}
+    accepted = results[:40].count(200)
     assert sum(results[40:]) >= 1  # at least one marker saw the row still connected
     row = WebSocketSession.objects.get()
     assert row.connected is False  # the Gone marking was not overwritten
-    assert row.channel_name in channels  # a channel change won, none was torn
-    assert row.request_count == 1 + 40  # every message's increment survived
+    if results[:20].count(200):
+        assert row.channel_name in channels  # a channel change won, none was torn
+    assert row.request_count == 1 + accepted  # every accepted message's increment survived
     assert row.user == user and row.api_gateway == gateway
 
 
@@ -168,9 +172,12 @@ def test_disconnect_racing_messages_keeps_every_increment(gateway: ApiGateway) -
         return GatewayCallbacks(Client(), gateway).disconnect("shared=").status_code
 
     results = race([message] * 30 + [disconnect] * 5)
-    assert results == [200] * 35
+    # Messages after the first $disconnect are refused (release 4.1: connected rows only).
+    assert set(results[:30]) <= {200, 400} and results[30:] == [200] * 5
+    accepted = results[:30].count(200)
     row = WebSocketSession.objects.get()
-    assert (row.connected, row.channel_name, row.request_count) == (False, "moved", 1 + 35)
+    assert (row.connected, row.request_count) == (False, 1 + accepted + 5)
+    assert row.channel_name == ("moved" if accepted else "lobby")
 
 
 def _rounds() -> Iterator[int]:

@@ -47,6 +47,8 @@ DOCUMENTED_BODIES = {
     views.INVALID_CHANNEL,
     views.DUPLICATE_CONNECTION,
     views.INVALID_CONNECTION_ID,
+    views.CHANNEL_FORBIDDEN,
+    views.SESSION_ENDED,
 }
 
 
@@ -601,11 +603,19 @@ class TestMessages:
         response = callbacks.message("conn-1=", {"handler": handler})
         assert response.json() == {"handled_by": "default"}
 
-    def test_wrong_useragent(self, callbacks) -> None:
+    def test_wrong_useragent(self, logged_in_client) -> None:
+        """Without a secret the user agent is all there is: API Gateway's is required."""
+        callbacks = GatewayCallbacks(logged_in_client, make_gateway(secret=""))
         connected(callbacks)
         response = callbacks.message("conn-1=", {"handler": "echo"}, headers={"User-Agent": "curl"})
         assert (response.status_code, response.content) == (400, b"Unexpected Useragent")
         assert WebSocketSession.objects.get().request_count == 1
+
+    def test_a_browser_useragent_is_tolerated_with_a_secret(self, callbacks) -> None:
+        """Release 4.1 expected the browser's agent on messages: the secret authenticates."""
+        connected(callbacks)
+        response = callbacks.message("conn-1=", {"handler": "echo"}, headers={"User-Agent": "curl"})
+        assert response.status_code == 200
 
     def test_handler_exception_is_logged_mailed_and_raised(self, callbacks, caplog) -> None:
         connected(callbacks)
@@ -701,11 +711,18 @@ class TestDisconnect:
         assert callbacks.disconnect("conn-1=").status_code == 200
         assert not WebSocketSession.objects.get().connected
 
-    def test_wrong_useragent(self, callbacks) -> None:
+    def test_wrong_useragent(self, logged_in_client) -> None:
+        callbacks = GatewayCallbacks(logged_in_client, make_gateway(secret=""))
         connected(callbacks)
         response = callbacks.disconnect("conn-1=", headers={"User-Agent": "Mozilla/5.0"})
         assert response.content == b"Unexpected Useragent"
         assert WebSocketSession.objects.get().connected
+
+    def test_a_browser_useragent_is_tolerated_with_a_secret(self, callbacks) -> None:
+        connected(callbacks)
+        response = callbacks.disconnect("conn-1=", headers={"User-Agent": "Mozilla/5.0"})
+        assert response.status_code == 200
+        assert not WebSocketSession.objects.get().connected
 
     def test_query_budget(self, callbacks) -> None:
         connected(callbacks)
@@ -728,7 +745,6 @@ def test_rejections_echo_nothing(callbacks, settings) -> None:
         callbacks.connect("c9=", token=callbacks.token(), channel=f"{MARKER} !"),
         callbacks.connect("c9=", headers={"Origin": f"https://{MARKER}.net"}),
         callbacks.message("conn-1=", f"{MARKER} not json"),
-        callbacks.message("conn-1=", {"handler": "echo"}, headers={"User-Agent": MARKER}),
         callbacks.message(f"{MARKER}=", {"handler": "echo"}),
         callbacks.message("conn-1=", {"handler": "echo"}, headers={"X-Gateway-Secret": MARKER}),
         callbacks.message(

@@ -7,6 +7,7 @@
 - :mod:`.actions`: the one runner of those actions (:func:`run_action`, and
   :func:`admin_action` to make a step an action): a message and an audit line per object.
 - :mod:`.audit`: the audit log (logger ``django_aws_api_gateway_websockets.admin``).
+- :mod:`.channels`: channel permissions, their rules inline (``ChannelPermissionAdmin``).
 - :mod:`.sessions`: rows the package writes itself (connections, tokens, rate-limit attempts).
 
 Messages never carry secrets, AWS error texts or tracebacks: a failure names the object and the
@@ -35,6 +36,7 @@ from .actions import (
     run_action,
 )
 from .audit import AUDIT_LOGGER, audit, logger
+from .channels import ChannelPermissionAdmin, ChannelPermissionRuleInline, rules_summary
 from .gateway_actions import (
     GATEWAY_ACTIONS,
     PROVISIONING_ACTIONS,
@@ -75,6 +77,8 @@ __all__ = [
     "ApiGatewayAdditionalRouteAdmin",
     "ApiGatewayAdditionalRouteInline",
     "ApiGatewayAdmin",
+    "ChannelPermissionAdmin",
+    "ChannelPermissionRuleInline",
     "ConnectionRateLimitAdmin",
     "LegacyWording",
     "NothingToDoError",
@@ -95,6 +99,7 @@ __all__ = [
     "logger",
     "messages",
     "plan_gateways",
+    "rules_summary",
     "run_action",
     "save_route",
     "teardown_gateways",

@@ -17,6 +17,7 @@ from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from ..aws import describe_error
+from ..integration_hosts import validate_integration_host
 from ..models import ApiGateway, ApiGatewayAdditionalRoute
 from .actions import AWS_ERRORS
 from .audit import audit
@@ -32,8 +33,9 @@ else:
     RouteInlineBase = admin.TabularInline
 
 #: URLs typed without a scheme are https (Django 6's default; silences its deprecation warning).
+#: Integration URLs must name an allowed host (``allowed_integration_hosts``): a field error.
 URL_FIELD_OVERRIDES: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
-    models.URLField: {"assume_scheme": "https"}
+    models.URLField: {"assume_scheme": "https", "validators": [validate_integration_host]}
 }
 
 

@@ -78,6 +78,11 @@ class WebSocketSessionAdmin(SessionAdminBase):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Read-only, as in release 4.1: view and delete only (a connection's state is the
+        gateway's to change: ``$disconnect``, or ``reconcileWebSocketSessions``)."""
+        return False
+
 
 class ReadOnlyAdminMixin:
     """Rows written by the package only: they can be viewed and deleted, not added or changed."""

@@ -25,7 +25,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ..redaction import redact
-from ..wire import CONTEXT_HEADERS, SECRET_HEADER, user_agent
+from ..wire import CONTEXT_HEADERS, SECRET_HEADER, SETTINGS_SECRET_HEADER, user_agent
 from .config import RouteTarget
 from .context import RequestContext
 from .ids import new_trace_id
@@ -58,6 +58,7 @@ _NOT_FORWARDED = frozenset(
         "x-forwarded-proto",
         "x-forwarded-host",
         SECRET_HEADER.lower(),
+        SETTINGS_SECRET_HEADER.lower(),
         *(name.lower() for name in CONTEXT_HEADERS),
     }
 )

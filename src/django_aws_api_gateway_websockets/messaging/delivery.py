@@ -64,16 +64,18 @@ def deliver(
     targets: Iterable[tuple[str, str]],
     message: str,
     factory: Callable[..., Any] | None = None,
+    max_workers: int | None = None,
 ) -> list[Outcome]:
     """Post ``message`` to every ``(connection_id, endpoint)``; one :class:`Outcome` each, and
     one failure never stops delivery to the others.
 
-    ``factory`` defaults to the factory in force (see the module docstring for what decides
-    the transport).
+    ``max_workers`` (release 4.1's argument) bounds the posts in flight on the boto3 path
+    instead of ``WEBSOCKETS["send_concurrency"]``. ``factory`` defaults to the factory in force
+    (see the module docstring for what decides the transport).
     """
     pairs = list(targets)
     retry = RetryPolicy.from_settings()
-    concurrency = conf.send_concurrency
+    concurrency = max_workers if max_workers is not None else conf.send_concurrency
     patched = _patched_factory(factory)
     if patched is not None:
 

@@ -101,20 +101,29 @@ def targets(sessions: Sessions) -> tuple[list[tuple[str, str]], list[Outcome]]:
 
 
 def deliver_targets(
-    sessions: Sessions, found: list[tuple[str, str]], message: str, outcomes: list[Outcome]
+    sessions: Sessions,
+    found: list[tuple[str, str]],
+    message: str,
+    outcomes: list[Outcome],
+    max_workers: int | None = None,
 ) -> SendResult:
     """Post ``message`` to ``found``, add the outcomes to ``outcomes`` and mark the gone rows
     of ``sessions``' model disconnected."""
-    outcomes.extend(deliver(found, message))
+    outcomes.extend(deliver(found, message, max_workers=max_workers))
     result = SendResult(outcomes)
     sessions.model.mark_disconnected(result.gone)
     return result
 
 
-def send(sessions: Sessions, message: str) -> SendResult:
-    """Post the encoded ``message`` to every connected row of ``sessions``."""
+def send(sessions: Sessions, message: str, max_workers: int | None = None) -> SendResult:
+    """Post the encoded ``message`` to every connected row of ``sessions`` (at most
+    ``max_workers`` at once on the boto3 path, when given)."""
+    if max_workers is not None and (
+        not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1
+    ):
+        raise ValueError(f"max_workers must be a positive integer, not {max_workers!r}")
     found, outcomes = targets(sessions)
-    return deliver_targets(sessions, found, message, outcomes)
+    return deliver_targets(sessions, found, message, outcomes, max_workers)
 
 
 def send_later(sessions: Sessions, data: Any, dispatcher: Dispatcher) -> list[Any]:

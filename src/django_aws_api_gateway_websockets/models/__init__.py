@@ -16,6 +16,11 @@ tests, so both are module attributes of this package; the package gets every AWS
 - :mod:`.channels`: ``ChannelPermission``, ``ChannelPermissionRule``
 - :mod:`.hashes`: ``hash_session_key``, ``hash_user_auth`` (release 4.1's salts)
 - :mod:`.subscriptions`: ``ChannelSubscription``, ``ChannelStream``, ``ChannelPublication``
+
+Release 4.1's other module-level names live where they belong and are re-exported here:
+``GATEWAY_SECRET_HEADER`` (``wire``), ``serialise_message`` (``messaging.encode``),
+``clear_boto3_client_cache`` (the messaging clients),
+``validate_integration_host`` (``integration_hosts``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ from __future__ import annotations
 import boto3
 
 from ..aws import get_boto3_client, get_region_name
+from ..integration_hosts import validate_integration_host
 from ..messaging import MAX_MESSAGE_SIZE
+from ..messaging import encode as serialise_message
+from ..messaging.boto3_transport import clear_client_cache as clear_boto3_client_cache
+from ..wire import SETTINGS_SECRET_HEADER as GATEWAY_SECRET_HEADER
 from .additional_routes import ApiGatewayAdditionalRoute
 from .aws_sync import (
     ApiGatewaySyncError,
@@ -55,6 +64,7 @@ from .tokens import TOKEN_RE, ConnectionRateLimit, WebSocketToken
 __all__ = [
     "API_NAME_RE",
     "DOMAIN_NAME_RE",
+    "GATEWAY_SECRET_HEADER",
     "MAX_MESSAGE_SIZE",
     "TOKEN_RE",
     "ApiGateway",
@@ -75,6 +85,7 @@ __all__ = [
     "WebSocketToken",
     "boto3",
     "broadcast_dispatcher",
+    "clear_boto3_client_cache",
     "collect_deferred_sync_errors",
     "deliver_broadcast",
     "get_boto3_client",
@@ -84,5 +95,7 @@ __all__ = [
     "management_client",
     "push_enabled",
     "run_aws_after_commit",
+    "serialise_message",
     "use_provisioning",
+    "validate_integration_host",
 ]

@@ -6,11 +6,12 @@ callback runs are written here once per database alias, from the models' own met
 columns, each field's conversion to and from the database), and run through Django's cursor:
 they are logged and counted like any query (the query-budget tests count them).
 
-- :func:`touch_session`: a message (``request_count + 1``) or a ``$disconnect``
-  (``connected = false`` too) on the row of a connection *of the calling gateway*, read back in
-  the same statement: ``UPDATE … RETURNING`` on PostgreSQL and SQLite ≥ 3.35. MariaDB and MySQL
-  have no ``UPDATE … RETURNING`` (MariaDB's ``RETURNING`` is for ``INSERT`` and ``DELETE``), nor
-  has older SQLite: there the ``UPDATE`` is followed by a ``SELECT`` (two statements).
+- :func:`touch_session`: a message (``request_count + 1``, on a connected row only) or a
+  ``$disconnect`` (``connected = false`` too) on the row of a connection *of the calling
+  gateway*, read back in the same statement: ``UPDATE … RETURNING`` on PostgreSQL and SQLite
+  ≥ 3.35. MariaDB and MySQL have no ``UPDATE … RETURNING`` (MariaDB's ``RETURNING`` is for
+  ``INSERT`` and ``DELETE``), nor has older SQLite: there the ``UPDATE`` is followed by a
+  ``SELECT`` (two statements).
 - :func:`claim_token`: use a one-time token once, returning its user's id (``UPDATE …
   RETURNING``, or ``UPDATE`` + ``SELECT``). One conditional ``UPDATE`` claims it, so concurrent
   claims cannot both win.
@@ -39,6 +40,7 @@ from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from .channels import ChannelAccess, ChannelPermission
 from .gateways import ApiGateway
 from .hashes import hash_session_key
 from .sessions import WebSocketSession
@@ -108,6 +110,36 @@ class _Row:
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
+def _user_model() -> type[Model]:
+    model = WebSocketSession._meta.get_field("user").related_model
+    assert isinstance(model, type)
+    return model
+
+
+def _user_columns(
+    connection: BaseDatabaseWrapper, model: type[Model], fk_name: str
+) -> tuple[str, _Row]:
+    """The user of ``model``'s foreign key ``fk_name``, as one scalar subquery per column of
+    the user's table (NULLs when there is no user), to read in the statement that reads the
+    row: ``UPDATE … RETURNING`` cannot join, a subquery it can run."""
+    users = _user_model()
+    reader = _Row(users, connection)
+    table = connection.ops.quote_name(users._meta.db_table)
+    pk = _quoted(users._meta.pk, connection)
+    outer = (
+        f"{connection.ops.quote_name(model._meta.db_table)}.{_column(model, fk_name, connection)}"
+    )
+    parts = [
+        f"(SELECT {_quoted(f, connection)} FROM {table} WHERE {pk} = {outer})"
+        for f in users._meta.concrete_fields
+    ]
+    return ", ".join(parts), reader
+
+
+def _load_user(reader: _Row, values: Sequence[Any], connection: BaseDatabaseWrapper) -> Any:
+    return None if values[0] is None else reader.load(values, connection)
+
+
 # -- sessions -------------------------------------------------------------------------------------
 
 
@@ -119,6 +151,8 @@ def _touch_sql(connection: BaseDatabaseWrapper, disconnect: bool, any_gateway: b
     if disconnect:
         sets.append(f"{col('connected')} = %s")
     where = f"{col('connection_id')} = %s"
+    if not disconnect:
+        where += f" AND {col('connected')} = %s"  # a message needs an open connection (4.1)
     if not any_gateway:
         # A message needs its connection to be the caller's; a $disconnect also closes a row
         # no gateway owns (its gateway was deleted: the foreign key is SET_NULL).
@@ -129,28 +163,40 @@ def _touch_sql(connection: BaseDatabaseWrapper, disconnect: bool, any_gateway: b
 
 
 def touch_session(
-    connection_id: str, gateway: ApiGateway | None, *, disconnect: bool = False
+    connection_id: str,
+    gateway: ApiGateway | None,
+    *,
+    disconnect: bool = False,
+    with_user: bool = False,
 ) -> WebSocketSession | None:
     """Count a message (or, with ``disconnect``, mark the connection disconnected and count
     that) on the row of ``connection_id`` opened through ``gateway``, and return the row as it
     is now, its ``api_gateway`` set to ``gateway``; ``None`` when there is no such row.
-    ``gateway=None`` (a view built without one, as users' tests do) matches any gateway."""
+    ``gateway=None`` (a view built without one, as users' tests do) matches any gateway.
+    ``with_user``: the row's user is read in the same statement (``session.user`` then needs
+    no query)."""
     alias = router.db_for_write(WebSocketSession)
     connection = connections[alias]
     returning = update_returning(connection)
     any_gateway = gateway is None
-    key = f"touch:{disconnect}:{any_gateway}:{returning}"
+    key = f"touch:{disconnect}:{any_gateway}:{returning}:{with_user}"
 
-    def build() -> tuple[str, _Row]:
+    def build() -> tuple[str, _Row, _Row | None]:
         row = _Row(WebSocketSession, connection)
+        columns, users = row.columns, None
+        if with_user:
+            user_columns, users = _user_columns(connection, WebSocketSession, "user")
+            columns = f"{columns}, {user_columns}"
         sql = _touch_sql(connection, disconnect, any_gateway)
-        return (f"{sql} RETURNING {row.columns}" if returning else sql), row
+        return (f"{sql} RETURNING {columns}" if returning else sql), row, users
 
-    sql, reader = _built_once(connection, key, build)
+    sql, reader, user_reader = _built_once(connection, key, build)
     params: list[Any] = [_prep(WebSocketSession, "updated_on", timezone.now(), connection)]
     if disconnect:
         params.append(_prep(WebSocketSession, "connected", False, connection))
     params.append(connection_id)
+    if not disconnect:
+        params.append(_prep(WebSocketSession, "connected", True, connection))
     if gateway is not None:
         params.append(gateway.pk)
     with connection.cursor() as cursor:
@@ -160,15 +206,21 @@ def touch_session(
         elif cursor.rowcount:
             table = connection.ops.quote_name(WebSocketSession._meta.db_table)
             column = _column(WebSocketSession, "connection_id", connection)
-            cursor.execute(
-                f"SELECT {reader.columns} FROM {table} WHERE {column} = %s", [connection_id]
-            )
+            columns = reader.columns
+            if user_reader is not None:
+                columns += ", " + _user_columns(connection, WebSocketSession, "user")[0]
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE {column} = %s", [connection_id])
             found = cursor.fetchone()
         else:
             found = None
     if found is None:
         return None
-    session: WebSocketSession = reader.load(found, connection)
+    width = len(reader.attnames)
+    session: WebSocketSession = reader.load(found[:width], connection)
+    if user_reader is not None and session.user_id is not None:
+        user = _load_user(user_reader, found[width:], connection)
+        if user is not None:
+            WebSocketSession.user.field.set_cached_value(session, user)
     if gateway is not None and session.api_gateway_id == gateway.pk:
         session.api_gateway = gateway
     return session
@@ -181,11 +233,27 @@ def touch_session(
 def claim_token(token: str, session_key: str, max_age_seconds: int) -> Any:
     """Mark the unused token ``token`` of the browser session ``session_key``, issued within
     ``max_age_seconds``, used; the id of its user, or ``None`` when there is no such token."""
-    alias = router.db_for_write(WebSocketToken)
-    connection = connections[alias]
+    found = _claim(token, session_key, max_age_seconds, with_user=False)
+    return None if found is None else found[0]
+
+
+@sensitive_variables("token", "session_key")
+def claim_token_user(token: str, session_key: str, max_age_seconds: int) -> Any:
+    """As :func:`claim_token`, returning the token's user itself, read in the same statement;
+    ``None`` when there is no such token (or it has no user)."""
+    found = _claim(token, session_key, max_age_seconds, with_user=True)
+    if found is None or found[0] is None:
+        return None
+    connection = connections[router.db_for_write(WebSocketToken)]
+    _sql, reader = _claim_sql(connection, with_user=True)
+    assert reader is not None
+    return _load_user(reader, found[1:], connection)
+
+
+def _claim_sql(connection: BaseDatabaseWrapper, *, with_user: bool) -> tuple[str, _Row | None]:
     returning = update_returning(connection)
 
-    def build() -> str:
+    def build() -> tuple[str, _Row | None]:
         def col(name: str) -> str:
             return _column(WebSocketToken, name, connection)
 
@@ -194,9 +262,26 @@ def claim_token(token: str, session_key: str, max_age_seconds: int) -> Any:
             f"UPDATE {table} SET {col('used')} = %s WHERE {col('token')} = %s "
             f"AND {col('session_key')} = %s AND {col('used')} = %s AND {col('created_at')} >= %s"
         )
-        return f"{sql} RETURNING {col('user')}" if returning else sql
+        columns, reader = f"{table}.{col('user')}", None
+        if with_user:
+            user_columns, reader = _user_columns(connection, WebSocketToken, "user")
+            columns += f", {user_columns}"
+        return (f"{sql} RETURNING {columns}" if returning else sql), reader
 
-    sql = _built_once(connection, f"claim:{returning}", build)
+    return cast(
+        "tuple[str, _Row | None]",
+        _built_once(connection, f"claim:{returning}:{with_user}", build),
+    )
+
+
+@sensitive_variables("token", "session_key")
+def _claim(
+    token: str, session_key: str, max_age_seconds: int, *, with_user: bool
+) -> Sequence[Any] | None:
+    alias = router.db_for_write(WebSocketToken)
+    connection = connections[alias]
+    returning = update_returning(connection)
+    sql, _reader = _claim_sql(connection, with_user=with_user)
     cutoff = timezone.now() - timedelta(seconds=max_age_seconds)
     params = [
         _prep(WebSocketToken, "used", True, connection),
@@ -211,13 +296,15 @@ def claim_token(token: str, session_key: str, max_age_seconds: int) -> Any:
             found = cursor.fetchone()
         elif cursor.rowcount:
             table = connection.ops.quote_name(WebSocketToken._meta.db_table)
-            user = _column(WebSocketToken, "user", connection)
+            columns = f"{table}.{_column(WebSocketToken, 'user', connection)}"
+            if with_user:
+                columns += ", " + _user_columns(connection, WebSocketToken, "user")[0]
             token_column = _column(WebSocketToken, "token", connection)
-            cursor.execute(f"SELECT {user} FROM {table} WHERE {token_column} = %s", [token])
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE {token_column} = %s", [token])
             found = cursor.fetchone()
         else:
             found = None
-    return None if found is None else found[0]
+    return cast("Sequence[Any] | None", found)
 
 
 def _count_sql(connection: BaseDatabaseWrapper, by: str) -> str:
@@ -261,6 +348,32 @@ def attempts_guard(
         sql += f" AND ({by_user}) <= %s"
         params += [user_id, since, max_attempts]
     return sql, params
+
+
+def channel_guard(channel_name: str, *, allow_unlisted: bool) -> tuple[str, list[Any]]:
+    """A condition for :func:`insert`: ``channel_name`` is open to everyone without asking who
+    is joining: it has no ``ChannelPermission`` row other than ``allow_all`` (and, unless
+    ``allow_unlisted``, it has one). When it fails, the caller asks ``allows(user)``."""
+    connection = connections[router.db_for_write(WebSocketSession)]
+
+    def build() -> str:
+        table = connection.ops.quote_name(ChannelPermission._meta.db_table)
+        name = _column(ChannelPermission, "channel_name", connection)
+        access = _column(ChannelPermission, "access", connection)
+        return f"SELECT 1 FROM {table} WHERE {name} = %s AND {access} {{}} %s"
+
+    sql = _built_once(connection, "channel", build)
+    if allow_unlisted:
+        return f"NOT EXISTS ({sql.format('<>')})", [channel_name, ChannelAccess.ALLOW_ALL.value]
+    return f"EXISTS ({sql.format('=')})", [channel_name, ChannelAccess.ALLOW_ALL.value]
+
+
+def all_of(*conditions: tuple[str, list[Any]] | None) -> tuple[str, list[Any]] | None:
+    """The conditions given (``None`` ones left out) joined by ``AND``; ``None`` for none."""
+    given = [c for c in conditions if c is not None]
+    if not given:
+        return None
+    return " AND ".join(f"({sql})" for sql, _ in given), [p for _, ps in given for p in ps]
 
 
 def insert(instance: M, condition: tuple[str, list[Any]] | None = None) -> bool:

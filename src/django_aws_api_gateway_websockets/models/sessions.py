@@ -62,8 +62,10 @@ class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
         mark the rows disconnected; the outcomes as for :meth:`send_message`."""
         return recipients.close(self.of_user(user))
 
-    def send_message(self, data: Any) -> SendResult:
-        """Send ``data`` (JSON-encoded) to every connected session of the queryset, concurrently.
+    def send_message(self, data: Any, max_workers: int | None = None) -> SendResult:
+        """Send ``data`` (JSON-encoded) to every connected session of the queryset, concurrently
+        (``max_workers``, release 4.1's argument: at most that many posts at once on the boto3
+        path; ``WEBSOCKETS["send_concurrency"]`` when not given).
 
         Returns the successful responses as a list (a :class:`~.messaging.SendResult`, whose
         ``outcomes``, ``sent``, ``gone`` and ``failed`` tell what happened to each connection).
@@ -71,7 +73,7 @@ class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
         posts are retried with backoff; any other failure is reported, never raised, and does
         not stop the rest. One query reads the rows with their gateways.
         """
-        return recipients.send(self, messaging.encode(data))
+        return recipients.send(self, messaging.encode(data), max_workers)
 
     def send_message_later(self, data: Any) -> list[Any]:
         """Hand the broadcast to ``WEBSOCKETS["broadcast_dispatcher"]``, in
@@ -102,8 +104,8 @@ class WebSocketSessionManager(models.Manager["WebSocketSession"]):
     def get_queryset(self) -> WebSocketSessionQuerySet:
         return WebSocketSessionQuerySet(self.model, using=self._db)
 
-    def send_message(self, data: Any) -> SendResult:
-        return self.get_queryset().send_message(data)
+    def send_message(self, data: Any, max_workers: int | None = None) -> SendResult:
+        return self.get_queryset().send_message(data, max_workers)
 
     def send_message_later(self, data: Any) -> list[Any]:
         return self.get_queryset().send_message_later(data)

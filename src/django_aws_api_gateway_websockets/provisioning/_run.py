@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
 
 from .. import aws
+from ..conf import conf
 from ..redaction import REDACTED, redact
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ class Run:
 
     def redact(self, text: str) -> str:
         text = redact(text)
-        for secret in (self.gateway.secret, self.gateway.previous_secret):
+        for secret in (self.gateway.secret, self.gateway.previous_secret, *conf.gateway_secrets):
             if secret:
                 text = text.replace(secret, REDACTED)
         return text

@@ -27,11 +27,13 @@ from django.http.request import split_domain_port, validate_host
 from django.test import Client
 from django.urls import reverse
 
+from ..conf import conf
 from ..models import ApiGateway
 from ..wire import (
     CLIENT_IP_HEADER,
     CONNECTION_ID_HEADER,
     SECRET_HEADER,
+    SETTINGS_SECRET_HEADER,
     new_connection_id,
     user_agent,
 )
@@ -65,6 +67,8 @@ def callback_headers(
     }
     if gateway.secret:
         headers[SECRET_HEADER] = gateway.secret
+    if conf.gateway_secrets:
+        headers[SETTINGS_SECRET_HEADER] = conf.gateway_secrets[0]
     if event == "connect":
         headers.update(
             {

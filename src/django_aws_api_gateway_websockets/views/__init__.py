@@ -6,6 +6,7 @@ attributes ``common_checks``, ``connect_checks``, ``message_checks`` and ``disco
 
 - ``callback.py``: ``WebSocketView``, its check order, the common and message checks, handlers;
 - ``connect.py``: the ``$connect`` checks and the session row;
+- ``channel_access.py``: who may join a channel (``ChannelPermission``), 4.1's switches;
 - ``gateway_auth.py``: which gateway is calling (pinned id, cache, secret, rotation);
 - ``legacy.py``: the existing package's overridable hooks, each called by a check;
 - ``base.py``: the settings (class attributes), the parsed body and the loop running checks;
@@ -18,6 +19,7 @@ from .base import Check
 from .callback import API_ID_RE, WebSocketView
 from .responses import (
     BODY_TOO_LARGE,
+    CHANNEL_FORBIDDEN,
     DUPLICATE_CONNECTION,
     GATEWAY_FORBIDDEN,
     HOST_NOT_ALLOWED,
@@ -30,6 +32,7 @@ from .responses import (
     INVALID_SUBSCRIBE,
     INVALID_TOKEN,
     PERMISSION_DENIED,
+    SESSION_ENDED,
     TOO_MANY_ATTEMPTS,
     UNEXPECTED_USERAGENT,
     UNKNOWN_CONNECTION,
@@ -40,6 +43,7 @@ from .token import WebSocketTokenView
 __all__ = [
     "API_ID_RE",
     "BODY_TOO_LARGE",
+    "CHANNEL_FORBIDDEN",
     "CONNECTION_ID_RE",
     "DUPLICATE_CONNECTION",
     "GATEWAY_FORBIDDEN",
@@ -54,6 +58,7 @@ __all__ = [
     "INVALID_TOKEN",
     "PERMISSION_DENIED",
     "SECRET_HEADER",
+    "SESSION_ENDED",
     "TOO_MANY_ATTEMPTS",
     "UNEXPECTED_USERAGENT",
     "UNKNOWN_CONNECTION",

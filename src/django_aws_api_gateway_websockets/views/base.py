@@ -39,6 +39,8 @@ class WebSocketViewBase(View):
     debug_log: list[str] | None = None
 
     SEND_EXCEPTION_MAIL = True
+    EXCEPTION_MAIL_INTERVAL = 60  # seconds between two exception mails of a view (release 4.1)
+    CHECK_CONNECT_USERAGENT = False  # True: $connect needs a browser's User-Agent (release 4.1)
     MAX_BODY_SIZE = 1024 * 128
     MAX_CHANNEL_NAME_LENGTH = 128
     CHANNEL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")

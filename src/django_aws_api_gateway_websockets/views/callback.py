@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any, cast
 
+from django.core.cache import cache
 from django.core.mail import mail_admins
 from django.db import router
 from django.db.models.signals import post_save, pre_save
@@ -29,22 +30,21 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import conf
+from ..login_binding import end_sessions, login_still_valid
 from ..models import WebSocketSession, hot
 from ..redaction import redact, redact_loggers
-from ..wire import SECRET_HEADER, is_connection_id
+from ..wire import SECRET_HEADER, SETTINGS_SECRET_HEADER, is_connection_id
 from . import gateway_auth
 from .base import API_ID_HEADER
 from .channel_handlers import ChannelHandlers
 from .responses import (
     BODY_TOO_LARGE,
-    GATEWAY_FORBIDDEN,
     INVALID_CHANNEL,
     INVALID_CONNECTION_ID,
     INVALID_FORMAT,
-    UNKNOWN_CONNECTION,
+    SESSION_ENDED,
     UNKNOWN_HANDLER,
     bad_request,
-    forbidden,
 )
 
 logger = logging.getLogger(__package__)  # django_aws_api_gateway_websockets.views
@@ -77,17 +77,19 @@ class WebSocketView(ChannelHandlers):
     """
 
     #: Every event, first: the headers API Gateway always sends, then which gateway is calling.
-    common_checks = ("check_headers", "check_gateway")
+    common_checks = ("check_headers", "check_site_secret", "check_gateway")
     #: ``$connect`` (run by :meth:`connect`); then the attempt is admitted by the rate limiter
     #: (insert, then count: safe under concurrency) and the session row is created.
     connect_checks = (
         "check_rate_limit",
+        "check_connect_useragent",
         "check_connection_headers",
         "check_host",
         "check_origin",
+        "check_channel",
         "check_token",
         "check_user_hook",
-        "check_channel",
+        "check_connect_permissions",
     )
     #: Messages; then the chosen handler runs. ``check_session`` counts the message on the
     #: connection's row and reads the row back, in one statement: the checks before it need no
@@ -139,10 +141,25 @@ class WebSocketView(ChannelHandlers):
             response = handler(request, *args, **kwargs)
         except Exception as error:
             logger.exception("Unexpected WebSocket exception in %s", type(self).__name__)
-            if self.SEND_EXCEPTION_MAIL:
+            if self.SEND_EXCEPTION_MAIL and self._mail_due():
                 self._mail_admins(error)
             raise
         return response if response is not None else JsonResponse({})
+
+    def _mail_due(self) -> bool:
+        """At most one exception mail per view class per ``EXCEPTION_MAIL_INTERVAL`` seconds
+        (0: every time), counted in Django's default cache (``cache.add``: atomic, shared by
+        the processes of a shared cache). A failing cache never stops the mail."""
+        interval = self.EXCEPTION_MAIL_INTERVAL
+        if not interval or interval <= 0:
+            return True
+        view = type(self)
+        key = f"django_aws_api_gateway_websockets:mail:{view.__module__}.{view.__qualname__}"
+        try:
+            return bool(cache.add(key, 1, timeout=interval))
+        except Exception:
+            logger.warning("The exception mail throttle could not use the cache", exc_info=True)
+            return True
 
     @staticmethod
     def _mail_admins(error: Exception) -> None:
@@ -165,6 +182,13 @@ class WebSocketView(ChannelHandlers):
             return bad_request(INVALID_CONNECTION_ID)
         return None
 
+    def check_site_secret(self, request: HttpRequest) -> HttpResponseBase | None:
+        """With ``WEBSOCKETS["gateway_secret"]``: ``X-Ws-Gateway-Secret`` is one of its
+        secrets (constant time, before any query)."""
+        if not gateway_auth.site_secret_matches(request.headers.get(SETTINGS_SECRET_HEADER)):
+            return self.invalid_gateway_secret(request)
+        return None
+
     def check_gateway(self, request: HttpRequest) -> HttpResponseBase | None:
         """The caller is a registered gateway (the pinned one, if any) and knows its secret
         (``gateway_auth.identify``; usually from the per-process cache, with no query)."""
@@ -184,7 +208,7 @@ class WebSocketView(ChannelHandlers):
         if caller.gateway is None:
             return self.missing_headers(request)
         if not caller.authentic:
-            return forbidden(GATEWAY_FORBIDDEN)
+            return self.invalid_gateway_secret(request)
         self.api_gateway = caller.gateway
         return None
 
@@ -192,10 +216,24 @@ class WebSocketView(ChannelHandlers):
     _secret_matches = staticmethod(gateway_auth.secret_matches)
 
     def check_useragent(self, request: HttpRequest) -> HttpResponseBase | None:
-        """Messages and disconnects come from API Gateway itself (``AmazonAPIGateway_<id>``)."""
-        if not self._expected_useragent(request):
-            return self.invalid_useragent(request)
-        return None
+        """Messages and disconnects come from API Gateway itself (``AmazonAPIGateway_<id>``).
+        Another agent (a browser's, which release 4.1 expected) is tolerated when a secret
+        authenticated the callback, unless the project overrides ``_expected_useragent``;
+        API Gateway's agent naming another API never is."""
+        if self._expected_useragent(request):
+            return None
+        agent = request.headers.get("User-Agent", "")
+        tolerated = (
+            type(self)._expected_useragent is WebSocketView._expected_useragent
+            and not agent.startswith(self.expected_useragent_prefix)
+            and self._authenticated_by_secret()
+        )
+        return None if tolerated else self.invalid_useragent(request)
+
+    def _authenticated_by_secret(self) -> bool:
+        """``check_gateway`` passed on a secret (the site-wide one, or the gateway's own)."""
+        gateway = self.api_gateway
+        return bool(conf.gateway_secrets) or bool(gateway and gateway.accepted_secrets())
 
     # -- message checks and handlers ---------------------------------------------------------------
 
@@ -234,17 +272,26 @@ class WebSocketView(ChannelHandlers):
 
     def check_session(self, request: HttpRequest) -> HttpResponseBase | None:
         """The connection is one this gateway opened. Counts the message (``request_count``,
-        ``updated_on``) and reads the row back in the same statement (``hot.touch_session``);
-        ``request.user`` becomes the connection's user, loaded when first used."""
-        session = hot.touch_session(self._connection_id(request), self.api_gateway)
+        ``updated_on``) and reads the row back, with its user, in the same statement
+        (``hot.touch_session``); ``request.user`` becomes the connection's user. A user who was
+        deactivated or changed password since ``$connect`` ends the session (400, socket
+        closed)."""
+        session = hot.touch_session(self._connection_id(request), self.api_gateway, with_user=True)
         if session is None:
-            return bad_request(UNKNOWN_CONNECTION)
+            return self.session_not_found(request)
+        if not login_still_valid(session):
+            # Deactivated, or the password changed since $connect: the row is closed and the
+            # socket too (login_binding).
+            end_sessions([session])
+            return bad_request(SESSION_ENDED)
         self._use_session(request, session)
         return None
 
     def _use_session(self, request: HttpRequest, session: WebSocketSession) -> None:
         self.websocket_session = session
-        if session.user_id is not None:
+        if WebSocketSession.user.is_cached(session):
+            request.user = cast(Any, session.user)
+        elif session.user_id is not None:
             # The stubs type request.user as the default User.
             request.user = cast(Any, SimpleLazyObject(lambda: session.user))
 
@@ -319,13 +366,17 @@ class WebSocketView(ChannelHandlers):
     def change_channel(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponseBase | None:
-        """Move this connection to ``body["channel"]`` (validated like ``?channel=``) in one
+        """Move this connection to ``body["channel"]`` (validated like ``?channel=``, and
+        :meth:`can_join_channel` asked: 403 when refused) in one
         UPDATE of the channel alone. ``pre_save`` and ``post_save`` fire as for
         ``save(update_fields=["channel_name", "updated_on"])`` (the existing package saved the
         row), without the error ``save()`` raises when the row was deleted meanwhile."""
         channel = self.body.get("channel")
         if not self._valid_channel(channel):
             return bad_request(INVALID_CHANNEL)
+        folded = self._channel_decided_by_sql(channel)
+        if not folded and self._channel_refused(request, channel):
+            return self.channel_forbidden()
         session = self.websocket_session
         assert session is not None
         model = type(session)
@@ -337,15 +388,18 @@ class WebSocketView(ChannelHandlers):
             "using": using,
             "update_fields": frozenset({"channel_name", "updated_on"}),
         }
-        session.channel_name = channel
+        previous, session.channel_name = session.channel_name, channel
         pre_save.send(**signal_args)
         session.updated_on = timezone.now()
-        updated = (
-            model.objects.using(using)
-            .filter(pk=session.pk)
-            .update(channel_name=session.channel_name, updated_on=session.updated_on)
-        )
+        rows = model.objects.using(using).filter(pk=session.pk)
+        values = {"channel_name": session.channel_name, "updated_on": session.updated_on}
+        updated = rows.filter(self._open_to_everyone(channel)).update(**values) if folded else 0
+        if not updated and folded and self._channel_refused(request, channel):
+            session.channel_name = previous
+            return self.channel_forbidden()
         if not updated:
-            return bad_request(UNKNOWN_CONNECTION)  # the row was deleted meanwhile
+            updated = rows.update(**values)
+        if not updated:
+            return self.session_not_found(request)  # the row was deleted meanwhile
         post_save.send(created=False, **signal_args)
         return None

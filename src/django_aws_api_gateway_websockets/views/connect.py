@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import ipaddress
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, cast
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
-from django.utils.functional import SimpleLazyObject
 
 from ..conf import conf
-from ..models import TOKEN_RE, ConnectionRateLimit, WebSocketSession, WebSocketToken, hot
+from ..login_binding import login_hashes
+from ..models import TOKEN_RE, ConnectionRateLimit, WebSocketSession, hot
 from ..wire import CLIENT_IP_HEADER
 from . import gateway_auth
-from .legacy import LegacyHooks
+from .channel_access import ChannelAccessChecks
 from .responses import (
     DUPLICATE_CONNECTION,
     HOST_NOT_ALLOWED,
@@ -37,10 +37,10 @@ from .responses import (
 )
 
 
-class ConnectChecks(LegacyHooks):
+class ConnectChecks(ChannelAccessChecks):
     """The ``$connect`` event: :meth:`connect` and the checks ``connect_checks`` names."""
 
-    _token_user: Any  # check_token: the token's user (lazy), as set on request.user
+    _token_user: Any  # check_token: the token's user, as set on request.user
     _token_user_id: Any  # ... and its primary key, known without loading it
 
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -54,6 +54,14 @@ class ConnectChecks(LegacyHooks):
             if name != "check_rate_limit":  # a refusal by the limit itself writes nothing
                 self._record_attempt(successful=False)
             return rejection
+        channel_guard = None
+        if self._channel_decided_by_sql(self._channel):
+            channel_guard = hot.channel_guard(
+                self._channel, allow_unlisted=bool(self.ALLOW_UNLISTED_CHANNELS)
+            )
+        elif self._channel_refused(request, self._channel):  # an overridden can_join_channel
+            self._record_attempt(successful=False)
+            return self.channel_forbidden()
         attempt = guard = None
         if self.RATE_LIMIT_ENABLED:
             # Checked before, but concurrent attempts all pass that check. This holds under
@@ -77,14 +85,26 @@ class ConnectChecks(LegacyHooks):
             user_id=self._user_id(getattr(request, "user", None)),
             api_gateway=self.api_gateway,
         )
+        session.session_key_hash, session.auth_hash = login_hashes(request, session.user_id)
         # In autocommit mode the INSERT is its own transaction; inside one (ATOMIC_REQUESTS, tests)
         # a savepoint keeps it usable after a duplicate id.
-        savepoint: AbstractContextManager[object] = (
-            transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
-        )
+        in_atomic = transaction.get_connection().in_atomic_block
+
+        def savepoint() -> AbstractContextManager[object]:
+            return transaction.atomic() if in_atomic else nullcontext()
+
         try:
-            with savepoint:
-                admitted = hot.insert(session, guard)
+            with savepoint():
+                admitted = hot.insert(session, hot.all_of(guard, channel_guard))
+            if not admitted and channel_guard is not None:
+                # The channel has a row that needs asking about the user (or the limit
+                # refused): ask, then insert under the limit alone.
+                if self._channel_refused(request, self._channel):
+                    if attempt is not None:
+                        ConnectionRateLimit.objects.filter(pk=attempt.pk).update(successful=False)
+                    return self.channel_forbidden()
+                with savepoint():
+                    admitted = hot.insert(session, guard)
         except IntegrityError:
             if attempt is not None:
                 ConnectionRateLimit.objects.filter(pk=attempt.pk).update(successful=False)
@@ -155,6 +175,16 @@ class ConnectChecks(LegacyHooks):
             return bad_request(TOO_MANY_ATTEMPTS)
         return None
 
+    def check_connect_useragent(self, request: HttpRequest) -> HttpResponseBase | None:
+        """With ``CHECK_CONNECT_USERAGENT`` (release 4.1): the ``$connect`` carries a browser's
+        ``User-Agent`` (present, and not API Gateway's own)."""
+        if not self.CHECK_CONNECT_USERAGENT:
+            return None
+        agent = request.headers.get("User-Agent", "").strip()
+        if not agent or agent.startswith(self.expected_useragent_prefix):
+            return self.invalid_useragent(request)
+        return None
+
     def check_connection_headers(self, request: HttpRequest) -> HttpResponseBase | None:
         """The browser handshake headers API Gateway forwards on ``$connect`` are present:
         :meth:`_expected_connection_headers` (``required_connection_headers``) decides, and the
@@ -184,8 +214,8 @@ class ConnectChecks(LegacyHooks):
     def check_token(self, request: HttpRequest) -> HttpResponseBase | None:
         """With ``USE_WS_TOKEN``, ``?ws_token=`` is an unused token issued to this browser
         session within ``token_expiry_seconds``; the connection belongs to its user. One
-        statement claims the token and returns its user's id (``hot.claim_token``); the user
-        becomes ``request.user``, loaded when first used."""
+        statement claims the token and reads its user (``hot.claim_token_user``), who becomes
+        ``request.user``."""
         if not self.USE_WS_TOKEN:
             return None
         session = getattr(request, "session", None)
@@ -193,17 +223,13 @@ class ConnectChecks(LegacyHooks):
         if not session_key:
             return bad_request(INVALID_SESSION)
         token = request.GET.get("ws_token", "")
-        user_id = None
+        user = None
         if TOKEN_RE.match(token):
-            user_id = hot.claim_token(token, session_key, conf.token_expiry_seconds)
-        if user_id is None:
+            user = hot.claim_token_user(token, session_key, conf.token_expiry_seconds)
+        if user is None:
             return bad_request(INVALID_TOKEN)
-        user_model = WebSocketToken._meta.get_field("user").related_model
-        assert isinstance(user_model, type)
-        manager = user_model._default_manager
-        user = SimpleLazyObject(lambda: manager.get(pk=user_id))
-        self._token_user, self._token_user_id = user, user_id
-        request.user = cast(Any, user)  # the stubs type request.user as the default User
+        self._token_user, self._token_user_id = user, user.pk
+        request.user = user
         self._attempt_user = user
         return None
 

@@ -1,7 +1,10 @@
 """Which gateway is calling: the callback view's gateway authentication.
 
 Every callback names its API in the ``X-Amzn-Apigateway-Api-Id`` header and carries the
-gateway's secret in :data:`~django_aws_api_gateway_websockets.wire.SECRET_HEADER`.
+gateway's secret in :data:`~django_aws_api_gateway_websockets.wire.SECRET_HEADER`. Before any
+of this, with ``WEBSOCKETS["gateway_secret"]`` set (release 4.1's site-wide secret), the
+``X-Ws-Gateway-Secret`` header must carry one of its secrets (:func:`site_secret_matches`, no
+query); the two work alone or together.
 :func:`identify` decides who the caller is, in this order:
 
 1. the pinned API id: a view with ``aws_api_gateway_id`` set knows no other gateway;
@@ -98,6 +101,24 @@ def secret_matches(gateway: ApiGateway, provided: str | None) -> bool:
     accepted = gateway.accepted_secrets()
     if not accepted:
         return not conf.require_gateway_secret
+    if provided is None:
+        return False
+    candidate = provided.encode()
+    matches = [hmac.compare_digest(candidate, secret.encode()) for secret in accepted]
+    return any(matches)
+
+
+@sensitive_variables()
+def site_secret_matches(provided: str | None) -> bool:
+    """``provided`` (the ``X-Ws-Gateway-Secret`` header) is one of the secrets of
+    ``WEBSOCKETS["gateway_secret"]``, compared in constant time, with no query. ``True`` when
+    the setting is unset; ``False`` for every callback while it is set to something invalid
+    (system check E002 names it): a broken setting never opens the door."""
+    if conf.gateway_secret_invalid:
+        return False
+    accepted = conf.gateway_secrets
+    if not accepted:
+        return True
     if provided is None:
         return False
     candidate = provided.encode()

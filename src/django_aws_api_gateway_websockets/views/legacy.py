@@ -18,6 +18,8 @@ hook                                   called by
 ``has_all_permission``,                ``check_permissions`` (``False``: ``permission_denied``)
 ``has_any_permission``
 ``permission_denied``                  ``check_permissions`` (403)
+``invalid_gateway_secret`` (4.1)       ``check_site_secret``, ``check_gateway`` (403)
+``session_not_found`` (4.1)            ``check_session``, ``change_channel`` (400)
 ``route_selection_key_missing``        nothing (deprecated alias of the one above)
 =====================================  ======================================================
 
@@ -38,10 +40,12 @@ from django.http.request import split_domain_port, validate_host
 from ..conf import conf
 from .base import WebSocketViewBase
 from .responses import (
+    GATEWAY_FORBIDDEN,
     INVALID_FORMAT,
     INVALID_HEADERS,
     PERMISSION_DENIED,
     UNEXPECTED_USERAGENT,
+    UNKNOWN_CONNECTION,
     bad_request,
     forbidden,
 )
@@ -139,6 +143,16 @@ class LegacyHooks(WebSocketViewBase):
             expected = [*self.required_headers, *(self.additional_required_headers or [])]
             self._debug(f"Expected {expected}, Received {list(request.headers)}")
         return bad_request(INVALID_HEADERS)
+
+    def session_not_found(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Release 4.1's hook: a message on a connection this gateway has not open (400)."""
+        return bad_request(UNKNOWN_CONNECTION)
+
+    def invalid_gateway_secret(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        """Release 4.1's hook: a callback without an accepted secret (either one)."""
+        return forbidden(GATEWAY_FORBIDDEN)
 
     def invalid_useragent(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return bad_request(UNEXPECTED_USERAGENT)

@@ -29,6 +29,8 @@ INVALID_SUBSCRIBE = (
     "Invalid subscribe request: channels must be a list of channel names or "
     '{"channel": name, "since": {"offset": n, "epoch": e}} objects'
 )
+CHANNEL_FORBIDDEN = "Channel access denied"
+SESSION_ENDED = "Session ended: log in again"
 
 
 def bad_request(message: str) -> HttpResponseBadRequest:

@@ -26,11 +26,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--token-age",
             type=age("seconds", MAX_TOKEN_AGE_SECONDS),
-            default=300,
+            default=None,
             metavar="SECONDS",
-            help="Delete tokens created more than this many seconds ago (default: 300). Keep it "
-            'at least WEBSOCKETS["token_expiry_seconds"] so tokens that can still be used are '
-            "not deleted.",
+            help="Delete tokens created more than this many seconds ago (default: the larger of "
+            '300 and WEBSOCKETS["token_expiry_seconds"], as release 4.1). Keep it at least the '
+            "token expiry so tokens that can still be used are not deleted.",
         )
         parser.add_argument(
             "--rate-limit-age",
@@ -42,9 +42,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        token_age: int = options["token_age"]
-        rate_limit_age: int = options["rate_limit_age"]
         expiry = conf.token_expiry_seconds
+        token_age: int = options["token_age"]
+        if token_age is None:
+            token_age = max(300, expiry)
+        rate_limit_age: int = options["rate_limit_age"]
         if token_age < expiry:
             self.stderr.write(
                 self.style.WARNING(
