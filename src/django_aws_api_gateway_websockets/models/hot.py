@@ -29,13 +29,13 @@ the fallback on every database.
 # value is a parameter.
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model, signals
+from django.db.models import Model, signals
 from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -44,12 +44,10 @@ from .channels import ChannelAccess, ChannelPermission
 from .gateways import ApiGateway
 from .hashes import hash_session_key
 from .sessions import WebSocketSession
+from .statements import RowReader, built_once, column_name, prep, quoted
 from .tokens import ConnectionRateLimit, WebSocketToken
 
 M = TypeVar("M", bound=Model)
-
-_built: dict[tuple[str, str], Any] = {}
-
 
 def update_returning(connection: BaseDatabaseWrapper) -> bool:
     """``UPDATE … RETURNING`` is available: PostgreSQL, and SQLite from 3.35 (the version Django
@@ -66,50 +64,6 @@ def _insert_returning(connection: BaseDatabaseWrapper) -> bool:
     )
 
 
-def _built_once(connection: BaseDatabaseWrapper, key: str, build: Callable[[], Any]) -> Any:
-    entry = _built.get((connection.alias, key))
-    if entry is None:
-        entry = _built[connection.alias, key] = build()
-    return entry
-
-
-def _quoted(field: Any, connection: BaseDatabaseWrapper) -> str:
-    return str(connection.ops.quote_name(cast(str, field.column)))
-
-
-def _column(model: type[Model], name: str, connection: BaseDatabaseWrapper) -> str:
-    return _quoted(model._meta.get_field(name), connection)
-
-
-def _prep(model: type[Model], name: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field)
-    return field.get_db_prep_save(value, connection)
-
-
-class _Row:
-    """Reads a model's concrete columns (in a prebuilt statement's order) into an instance."""
-
-    def __init__(self, model: type[Model], connection: BaseDatabaseWrapper) -> None:
-        self.model = model
-        fields = model._meta.concrete_fields
-        self.columns = ", ".join(_quoted(f, connection) for f in fields)
-        self.attnames = [f.attname for f in fields]
-        self.converters = []
-        for field in fields:
-            col = field.get_col(model._meta.db_table)
-            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            self.converters.append((col, found))
-
-    def load(self, row: Sequence[Any], connection: BaseDatabaseWrapper) -> Any:
-        values = []
-        for value, (col, converters) in zip(row, self.converters, strict=True):
-            for convert in converters:
-                value = convert(value, col, connection)
-            values.append(value)
-        return self.model.from_db(connection.alias, self.attnames, values)
-
-
 def _user_model() -> type[Model]:
     model = WebSocketSession._meta.get_field("user").related_model
     assert isinstance(model, type)
@@ -118,25 +72,24 @@ def _user_model() -> type[Model]:
 
 def _user_columns(
     connection: BaseDatabaseWrapper, model: type[Model], fk_name: str
-) -> tuple[str, _Row]:
+) -> tuple[str, RowReader]:
     """The user of ``model``'s foreign key ``fk_name``, as one scalar subquery per column of
     the user's table (NULLs when there is no user), to read in the statement that reads the
     row: ``UPDATE … RETURNING`` cannot join, a subquery it can run."""
     users = _user_model()
-    reader = _Row(users, connection)
+    reader = RowReader(users, connection)
     table = connection.ops.quote_name(users._meta.db_table)
-    pk = _quoted(users._meta.pk, connection)
-    outer = (
-        f"{connection.ops.quote_name(model._meta.db_table)}.{_column(model, fk_name, connection)}"
-    )
+    pk = quoted(users._meta.pk, connection)
+    table_of_model = connection.ops.quote_name(model._meta.db_table)
+    outer = f"{table_of_model}.{column_name(model, fk_name, connection)}"
     parts = [
-        f"(SELECT {_quoted(f, connection)} FROM {table} WHERE {pk} = {outer})"
+        f"(SELECT {quoted(f, connection)} FROM {table} WHERE {pk} = {outer})"
         for f in users._meta.concrete_fields
     ]
     return ", ".join(parts), reader
 
 
-def _load_user(reader: _Row, values: Sequence[Any], connection: BaseDatabaseWrapper) -> Any:
+def _load_user(reader: RowReader, values: Sequence[Any], connection: BaseDatabaseWrapper) -> Any:
     return None if values[0] is None else reader.load(values, connection)
 
 
@@ -145,7 +98,7 @@ def _load_user(reader: _Row, values: Sequence[Any], connection: BaseDatabaseWrap
 
 def _touch_sql(connection: BaseDatabaseWrapper, disconnect: bool, any_gateway: bool) -> str:
     def col(name: str) -> str:
-        return _column(WebSocketSession, name, connection)
+        return column_name(WebSocketSession, name, connection)
 
     sets = [f"{col('request_count')} = {col('request_count')} + 1", f"{col('updated_on')} = %s"]
     if disconnect:
@@ -181,8 +134,8 @@ def touch_session(
     any_gateway = gateway is None
     key = f"touch:{disconnect}:{any_gateway}:{returning}:{with_user}"
 
-    def build() -> tuple[str, _Row, _Row | None]:
-        row = _Row(WebSocketSession, connection)
+    def build() -> tuple[str, RowReader, RowReader | None]:
+        row = RowReader(WebSocketSession, connection)
         columns, users = row.columns, None
         if with_user:
             user_columns, users = _user_columns(connection, WebSocketSession, "user")
@@ -190,13 +143,13 @@ def touch_session(
         sql = _touch_sql(connection, disconnect, any_gateway)
         return (f"{sql} RETURNING {columns}" if returning else sql), row, users
 
-    sql, reader, user_reader = _built_once(connection, key, build)
-    params: list[Any] = [_prep(WebSocketSession, "updated_on", timezone.now(), connection)]
+    sql, reader, user_reader = built_once(connection, key, build)
+    params: list[Any] = [prep(WebSocketSession, "updated_on", timezone.now(), connection)]
     if disconnect:
-        params.append(_prep(WebSocketSession, "connected", False, connection))
+        params.append(prep(WebSocketSession, "connected", False, connection))
     params.append(connection_id)
     if not disconnect:
-        params.append(_prep(WebSocketSession, "connected", True, connection))
+        params.append(prep(WebSocketSession, "connected", True, connection))
     if gateway is not None:
         params.append(gateway.pk)
     with connection.cursor() as cursor:
@@ -205,7 +158,7 @@ def touch_session(
             found = cursor.fetchone()
         elif cursor.rowcount:
             table = connection.ops.quote_name(WebSocketSession._meta.db_table)
-            column = _column(WebSocketSession, "connection_id", connection)
+            column = column_name(WebSocketSession, "connection_id", connection)
             columns = reader.columns
             if user_reader is not None:
                 columns += ", " + _user_columns(connection, WebSocketSession, "user")[0]
@@ -250,12 +203,12 @@ def claim_token_user(token: str, session_key: str, max_age_seconds: int) -> Any:
     return _load_user(reader, found[1:], connection)
 
 
-def _claim_sql(connection: BaseDatabaseWrapper, *, with_user: bool) -> tuple[str, _Row | None]:
+def _claim_sql(connection: BaseDatabaseWrapper, *, with_user: bool) -> tuple[str, RowReader | None]:
     returning = update_returning(connection)
 
-    def build() -> tuple[str, _Row | None]:
+    def build() -> tuple[str, RowReader | None]:
         def col(name: str) -> str:
-            return _column(WebSocketToken, name, connection)
+            return column_name(WebSocketToken, name, connection)
 
         table = connection.ops.quote_name(WebSocketToken._meta.db_table)
         sql = (
@@ -269,8 +222,8 @@ def _claim_sql(connection: BaseDatabaseWrapper, *, with_user: bool) -> tuple[str
         return (f"{sql} RETURNING {columns}" if returning else sql), reader
 
     return cast(
-        "tuple[str, _Row | None]",
-        _built_once(connection, f"claim:{returning}:{with_user}", build),
+        "tuple[str, RowReader | None]",
+        built_once(connection, f"claim:{returning}:{with_user}", build),
     )
 
 
@@ -284,11 +237,11 @@ def _claim(
     sql, _reader = _claim_sql(connection, with_user=with_user)
     cutoff = timezone.now() - timedelta(seconds=max_age_seconds)
     params = [
-        _prep(WebSocketToken, "used", True, connection),
+        prep(WebSocketToken, "used", True, connection),
         token,
         hash_session_key(session_key),  # tokens hold the key's keyed hash (release 4.1's)
-        _prep(WebSocketToken, "used", False, connection),
-        _prep(WebSocketToken, "created_at", cutoff, connection),
+        prep(WebSocketToken, "used", False, connection),
+        prep(WebSocketToken, "created_at", cutoff, connection),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -296,10 +249,10 @@ def _claim(
             found = cursor.fetchone()
         elif cursor.rowcount:
             table = connection.ops.quote_name(WebSocketToken._meta.db_table)
-            columns = f"{table}.{_column(WebSocketToken, 'user', connection)}"
+            columns = f"{table}.{column_name(WebSocketToken, 'user', connection)}"
             if with_user:
                 columns += ", " + _user_columns(connection, WebSocketToken, "user")[0]
-            token_column = _column(WebSocketToken, "token", connection)
+            token_column = column_name(WebSocketToken, "token", connection)
             cursor.execute(f"SELECT {columns} FROM {table} WHERE {token_column} = %s", [token])
             found = cursor.fetchone()
         else:
@@ -309,7 +262,7 @@ def _claim(
 
 def _count_sql(connection: BaseDatabaseWrapper, by: str) -> str:
     def col(name: str) -> str:
-        return _column(ConnectionRateLimit, name, connection)
+        return column_name(ConnectionRateLimit, name, connection)
 
     table = connection.ops.quote_name(ConnectionRateLimit._meta.db_table)
     return f"SELECT COUNT(*) FROM {table} WHERE {col(by)} = %s AND {col('attempt_time')} >= %s"
@@ -317,15 +270,15 @@ def _count_sql(connection: BaseDatabaseWrapper, by: str) -> str:
 
 def _since(window_minutes: int, connection: BaseDatabaseWrapper) -> Any:
     since: datetime = timezone.now() - timedelta(minutes=window_minutes)
-    return _prep(ConnectionRateLimit, "attempt_time", since, connection)
+    return prep(ConnectionRateLimit, "attempt_time", since, connection)
 
 
 def recent_attempts(ip_address: str, window_minutes: int) -> int:
     """The ``$connect`` attempts from ``ip_address`` in the last ``window_minutes``."""
     connection = connections[router.db_for_read(ConnectionRateLimit)]
-    sql = _built_once(connection, "count:ip", lambda: _count_sql(connection, "ip_address"))
+    sql = built_once(connection, "count:ip", lambda: _count_sql(connection, "ip_address"))
     params = [
-        _prep(ConnectionRateLimit, "ip_address", ip_address, connection),
+        prep(ConnectionRateLimit, "ip_address", ip_address, connection),
         _since(window_minutes, connection),
     ]
     with connection.cursor() as cursor:
@@ -339,12 +292,12 @@ def attempts_guard(
     """A condition for :func:`insert`: at most ``max_attempts`` attempts from ``ip_address``
     (and, when ``user_id`` is given, by that user) in the last ``window_minutes``."""
     connection = connections[router.db_for_write(WebSocketSession)]
-    by_ip = _built_once(connection, "count:ip", lambda: _count_sql(connection, "ip_address"))
+    by_ip = built_once(connection, "count:ip", lambda: _count_sql(connection, "ip_address"))
     since = _since(window_minutes, connection)
-    ip = _prep(ConnectionRateLimit, "ip_address", ip_address, connection)
+    ip = prep(ConnectionRateLimit, "ip_address", ip_address, connection)
     sql, params = f"({by_ip}) <= %s", [ip, since, max_attempts]
     if user_id is not None:
-        by_user = _built_once(connection, "count:user", lambda: _count_sql(connection, "user"))
+        by_user = built_once(connection, "count:user", lambda: _count_sql(connection, "user"))
         sql += f" AND ({by_user}) <= %s"
         params += [user_id, since, max_attempts]
     return sql, params
@@ -358,11 +311,11 @@ def channel_guard(channel_name: str, *, allow_unlisted: bool) -> tuple[str, list
 
     def build() -> str:
         table = connection.ops.quote_name(ChannelPermission._meta.db_table)
-        name = _column(ChannelPermission, "channel_name", connection)
-        access = _column(ChannelPermission, "access", connection)
+        name = column_name(ChannelPermission, "channel_name", connection)
+        access = column_name(ChannelPermission, "access", connection)
         return f"SELECT 1 FROM {table} WHERE {name} = %s AND {access} {{}} %s"
 
-    sql = _built_once(connection, "channel", build)
+    sql = built_once(connection, "channel", build)
     if allow_unlisted:
         return f"NOT EXISTS ({sql.format('<>')})", [channel_name, ChannelAccess.ALLOW_ALL.value]
     return f"EXISTS ({sql.format('=')})", [channel_name, ChannelAccess.ALLOW_ALL.value]
@@ -398,7 +351,7 @@ def insert(instance: M, condition: tuple[str, list[Any]] | None = None) -> bool:
         values.append(field.get_db_prep_save(value, connection))
     returning = _insert_returning(connection)
     quote = connection.ops.quote_name
-    columns = ", ".join(_quoted(f, connection) for f in fields)
+    columns = ", ".join(quoted(f, connection) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
     if condition is None:
@@ -408,7 +361,7 @@ def insert(instance: M, condition: tuple[str, list[Any]] | None = None) -> bool:
         sql += f"SELECT {marks}{dual} WHERE {condition[0]}"
         values += condition[1]
     if returning and meta.pk is not None:
-        sql += f" RETURNING {_quoted(meta.pk, connection)}"
+        sql += f" RETURNING {quoted(meta.pk, connection)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         if returning:
