@@ -69,7 +69,8 @@ step "sdist and wheel" scripts/check-dist.sh
 mariadb_tests=(
   tests/migrations/test_migrations.py tests/models/test_models.py tests/models/test_tokens.py
   tests/views/test_views.py tests/views/test_forgery.py tests/views/test_secrets.py
-  tests/commands/test_reconcile.py tests/views/test_concurrency.py
+  tests/commands/test_reconcile.py tests/views/test_concurrency.py tests/views/test_hot_paths.py
+  tests/views/test_login_binding.py tests/views/test_channel_access.py
 )
 
 # The measured pass starts coverage before pytest: pytest imports the package's pytest plugin (an

@@ -118,12 +118,24 @@ def rows(api) -> list[str]:
     return [f"c{i:05}=" for i in range(ROWS)]
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, logs: list[Worker]) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    timeout: float,
+    what: str,
+    logs: list[Worker],
+    progress: Callable[[], object] | None = None,
+) -> None:
+    """Wait until ``condition()``; fail after ``timeout`` seconds without progress (with
+    ``progress``, the clock restarts whenever its value changes: a loaded machine is slow, a
+    stuck worker makes none)."""
     deadline = time.monotonic() + timeout
+    last = progress() if progress is not None else None
     while not condition():
+        if progress is not None and (now := progress()) != last:
+            last, deadline = now, time.monotonic() + timeout
         if time.monotonic() > deadline:
             text = "\n".join(w.log.read_text(errors="replace")[-3000:] for w in logs)
-            raise AssertionError(f"timed out waiting for {what}; worker logs:\n{text}")
+            raise AssertionError(f"no progress towards {what} in {timeout} s; worker logs:\n{text}")
         time.sleep(0.05)
 
 
@@ -172,14 +184,20 @@ def test_django_tasks_db_worker_killed_mid_chunk(database_url, workers, api, row
     assert len(handles) == ROWS // CHUNK
     assert all(RangeBroadcast.from_dict(h.args[0]).filters for h in handles)
 
-    wait_for(lambda: SLOW in posts(api), 60, "the slow post", [first])
+    wait_for(lambda: SLOW in posts(api), 120, "the slow post", [first], lambda: len(api.requests))
     first.stop(signal.SIGKILL)  # mid-chunk: the chunk's task stays RUNNING
     [stalled] = DBTaskResult.objects.filter(status="RUNNING")
     assert tasks.requeue_stalled(older_than=timedelta(0)) == 1
     assert tasks.requeue_stalled(older_than=timedelta(0)) == 0  # requeued once
     second = workers(*worker_args, **env)
     done = DBTaskResult.objects.filter(status="SUCCESSFUL")
-    wait_for(lambda: done.count() == len(handles), 120, "every chunk", [first, second])
+    wait_for(
+        lambda: done.count() == len(handles),
+        120,
+        "every chunk",
+        [first, second],
+        progress=lambda: (done.count(), len(api.requests)),
+    )
     stalled.refresh_from_db()
     assert stalled.status == "FAILED"
     # The results count every recipient once (the killed run recorded none).
@@ -207,11 +225,13 @@ def test_celery_worker_killed_mid_chunk(database_url, workers, api, rows) -> Non
         handles = WebSocketSession.objects.filter(channel_name="fleet").send_message_later(MESSAGE)
     assert len(handles) == ROWS // CHUNK and app.conf.broker_url == redis_url
 
-    wait_for(lambda: SLOW in posts(api), 60, "the slow post", [worker])
+    wait_for(lambda: SLOW in posts(api), 120, "the slow post", [worker], lambda: len(api.requests))
     [child] = worker.children()
     os.kill(child, signal.SIGKILL)  # the pool process running the chunk dies
-    wait_for(lambda: posts(api)[SLOW] == 2, 60, "the chunk's redelivery", [worker])
-    wait_for(lambda: len(posts(api)) == ROWS, 60, "every recipient", [worker])
+    wait_for(lambda: posts(api)[SLOW] == 2, 120, "the chunk's redelivery", [worker])
+    wait_for(
+        lambda: len(posts(api)) == ROWS, 120, "every recipient", [worker], lambda: len(api.requests)
+    )
     time.sleep(0.5)  # let any stray duplicate arrive before counting
     assert_at_least_once(api, rows, killed_chunk_ids())
     assert "WorkerLostError" in worker.log.read_text(errors="replace")
