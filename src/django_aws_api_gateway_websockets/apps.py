@@ -19,7 +19,12 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
         )
         from django.test.signals import setting_changed
 
+        # ``channels`` is imported whole here, in the thread that sets Django up: runserver's
+        # autoreloader imports the URLconf (views) in one thread while its checks load the
+        # template tags (channels.history) in another, and two threads importing the package's
+        # modules in different orders can see one half-initialised.
         from . import (
+            channels,  # noqa: F401
             checks,  # noqa: F401  (registers the system checks)
             gateway_cache,
             integration_hosts,
