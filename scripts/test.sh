@@ -108,7 +108,7 @@ lane_one() {
 lane_two() {
   run_pass django52-postgres .venv "$pg_url" "$@"
   LIGHT=1 run_pass django61-sqlite .venv-dj61 "" "$@"
-  LIGHT=1 run_pass django61-postgres .venv-dj61 "${pg_url%/*}/wstest_dj61" "$@"
+  LIGHT=1 run_pass django61-postgres .venv-dj61 "$pg_url" "$@"  # after the 5.2 pass, same lane
 }
 
 echo "== pytest: six passes, two at a time (logs in $logs/)"
