@@ -19,6 +19,7 @@ from django_aws_api_gateway_websockets.mixins import (
 )
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
 from django_aws_api_gateway_websockets.views import WebSocketView
+from tests.client.test_templatetag import SEED_BASIC, SEED_TOKENS
 
 pytestmark = pytest.mark.django_db
 
@@ -117,27 +118,12 @@ def test_channel_from_a_dotted_app_path_is_valid() -> None:
 
 # -- the seed's templates ---------------------------------------------------------------------
 
-BASIC = """{% if api_gateway_route %}
-{% with api_gateway_route.api_gateway as websocket %}
-<script>
-const websocketUrl = "wss://{{ websocket.domain_name }}?channel={{ channel_name|urlencode }}";
-</script>
-{% endwith %}
-{% endif %}"""
-
-TOKENS = """{% if api_gateway_route %}
-{% with api_gateway_route.api_gateway as websocket %}
-<script>
-window.websocketConfig = {
-baseUrl: "wss://{{ websocket.domain_name }}",
-channel: "{{ channel_name|escapejs }}",
-tokenEndpoint: "{% url 'websocket_token' %}"
-};
-</script>
-{% endwith %}
-{% else %}
-<p>WebSocket route is not configured.</p>
-{% endif %}"""
+# The seed's templates, shared with tests/client/test_templatetag.py; the dashboard example
+# adds an else branch.
+BASIC = SEED_BASIC
+TOKENS = SEED_TOKENS.replace(
+    "{% endif %}", "{% else %}\n<p>WebSocket route is not configured.</p>\n{% endif %}"
+)
 
 
 def render(source: str, view_class: type) -> str:
