@@ -227,7 +227,7 @@ def test_exception_mail_without_deprecated_arguments(callbacks, gateway) -> None
 def test_a_failing_mail_is_logged_not_raised(callbacks, gateway, caplog) -> None:
     assert callbacks.connect("conn-1=", token=callbacks.token()).status_code == 200
     request = echo_request(gateway)
-    with patch("django_aws_api_gateway_websockets.views.callback.mail_admins") as mail_admins:
+    with patch("django_aws_api_gateway_websockets.views.exception_mail.mail_admins") as mail_admins:
         mail_admins.side_effect = OSError("smtp down")
         with pytest.raises(RuntimeError, match="boom"):
             Exploding.as_view()(request, route="default")

@@ -19,8 +19,6 @@ import re
 from collections.abc import Callable
 from typing import Any, cast
 
-from django.core.cache import cache
-from django.core.mail import mail_admins
 from django.db import router
 from django.db.models.signals import post_save, pre_save
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -32,11 +30,12 @@ from django.views.decorators.csrf import csrf_exempt
 from ..conf import conf
 from ..login_binding import end_sessions, login_still_valid
 from ..models import WebSocketSession, hot
-from ..redaction import redact, redact_loggers
+from ..redaction import redact_loggers
 from ..wire import SECRET_HEADER, SETTINGS_SECRET_HEADER, is_connection_id
 from . import gateway_auth
 from .base import API_ID_HEADER
 from .channel_handlers import ChannelHandlers
+from .exception_mail import mail_about, mail_due
 from .responses import (
     BODY_TOO_LARGE,
     INVALID_CHANNEL,
@@ -141,34 +140,10 @@ class WebSocketView(ChannelHandlers):
             response = handler(request, *args, **kwargs)
         except Exception as error:
             logger.exception("Unexpected WebSocket exception in %s", type(self).__name__)
-            if self.SEND_EXCEPTION_MAIL and self._mail_due():
-                self._mail_admins(error)
+            if self.SEND_EXCEPTION_MAIL and mail_due(type(self), self.EXCEPTION_MAIL_INTERVAL):
+                mail_about(error)
             raise
         return response if response is not None else JsonResponse({})
-
-    def _mail_due(self) -> bool:
-        """At most one exception mail per view class per ``EXCEPTION_MAIL_INTERVAL`` seconds
-        (0: every time), counted in Django's default cache (``cache.add``: atomic, shared by
-        the processes of a shared cache). A failing cache never stops the mail."""
-        interval = self.EXCEPTION_MAIL_INTERVAL
-        if not interval or interval <= 0:
-            return True
-        view = type(self)
-        key = f"django_aws_api_gateway_websockets:mail:{view.__module__}.{view.__qualname__}"
-        try:
-            return bool(cache.add(key, 1, timeout=interval))
-        except Exception:
-            logger.warning("The exception mail throttle could not use the cache", exc_info=True)
-            return True
-
-    @staticmethod
-    def _mail_admins(error: Exception) -> None:
-        """Mail the admins about ``error``; a failure to send is logged, never raised (instead
-        of ``fail_silently=True``, which Django 6.1 deprecates)."""
-        try:
-            mail_admins("Unexpected Websocket Exception", redact(error))
-        except Exception:
-            logger.warning("Mailing the admins about a WebSocket exception failed", exc_info=True)
 
     # -- common checks ---------------------------------------------------------------------------
 
