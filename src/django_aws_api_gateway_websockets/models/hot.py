@@ -273,17 +273,19 @@ def _since(window_minutes: int, connection: BaseDatabaseWrapper) -> Any:
     return prep(ConnectionRateLimit, "attempt_time", since, connection)
 
 
-def recent_attempts(ip_address: str, window_minutes: int) -> int:
-    """The ``$connect`` attempts from ``ip_address`` in the last ``window_minutes``."""
+def recent_attempts(ip_address: str, window_minutes: int, *, user_id: Any = None) -> int:
+    """The ``$connect`` attempts from ``ip_address`` in the last ``window_minutes``; with
+    ``user_id``, the larger of that and the user's attempts (one statement either way)."""
     connection = connections[router.db_for_read(ConnectionRateLimit)]
     sql = built_once(connection, "count:ip", lambda: _count_sql(connection, "ip_address"))
-    params = [
-        prep(ConnectionRateLimit, "ip_address", ip_address, connection),
-        _since(window_minutes, connection),
-    ]
+    since = _since(window_minutes, connection)
+    params = [prep(ConnectionRateLimit, "ip_address", ip_address, connection), since]
+    if user_id is not None:
+        by_user = built_once(connection, "count:user", lambda: _count_sql(connection, "user"))
+        sql, params = f"SELECT ({sql}), ({by_user})", [*params, user_id, since]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return int(cursor.fetchone()[0])
+        return max(int(count) for count in cursor.fetchone())
 
 
 def attempts_guard(
@@ -350,18 +352,26 @@ def insert(instance: M, condition: tuple[str, list[Any]] | None = None) -> bool:
         fields.append(field)
         values.append(field.get_db_prep_save(value, connection))
     returning = _insert_returning(connection)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quoted(f, connection) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-    if condition is None:
-        sql += f"VALUES ({marks})"
-    else:
-        dual = " FROM DUAL" if connection.vendor == "mysql" else ""
-        sql += f"SELECT {marks}{dual} WHERE {condition[0]}"
+    shape = "|".join(f.attname for f in fields)
+    where = None if condition is None else condition[0]
+
+    def build() -> str:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quoted(f, connection) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+        if where is None:
+            sql += f"VALUES ({marks})"
+        else:
+            dual = " FROM DUAL" if connection.vendor == "mysql" else ""
+            sql += f"SELECT {marks}{dual} WHERE {where}"
+        if returning and meta.pk is not None:
+            sql += f" RETURNING {quoted(meta.pk, connection)}"
+        return sql
+
+    sql = built_once(connection, f"insert:{meta.label}:{shape}:{where}", build)
+    if condition is not None:
         values += condition[1]
-    if returning and meta.pk is not None:
-        sql += f" RETURNING {quoted(meta.pk, connection)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         if returning:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -57,6 +58,11 @@ API_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _HANDLER_BASE_ALLOWED = frozenset(
     {"default", "change_channel", "heartbeat", "subscribe", "unsubscribe"}
 )
+
+# Per view class, its handler candidates (a view instance is built for every callback; a
+# class's methods do not change once it is defined), and the names the base classes reserve.
+_class_methods: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_reserved: list[frozenset[str]] = []
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -214,11 +220,20 @@ class WebSocketView(ChannelHandlers):
 
     @classmethod
     def _reserved_names(cls) -> frozenset[str]:
-        names = {n for klass in WebSocketView.__mro__ for n in vars(klass)}
-        return frozenset(names - _HANDLER_BASE_ALLOWED)
+        if not _reserved:
+            names = {n for klass in WebSocketView.__mro__ for n in vars(klass)}
+            _reserved.append(frozenset(names - _HANDLER_BASE_ALLOWED))
+        return _reserved[0]
 
     def _get_current_class_methods(self) -> list[str]:
-        """Public methods that subclasses of ``WebSocketView`` define (the handler candidates)."""
+        """Public methods that subclasses of ``WebSocketView`` define (the handler candidates);
+        worked out once per class (a view is built for every callback)."""
+        names = _class_methods.get(type(self))
+        if names is None:
+            names = _class_methods[type(self)] = tuple(self._methods_of_class())
+        return list(names)
+
+    def _methods_of_class(self) -> list[str]:
         names: list[str] = []
         for klass in type(self).__mro__:
             if klass is WebSocketView or not issubclass(klass, WebSocketView):
@@ -241,8 +256,11 @@ class WebSocketView(ChannelHandlers):
             }
         # A check a subclass lists in its tuples is never a handler either.
         checks = {*self.common_checks, *self.connect_checks, *self.message_checks}
-        reserved = self._reserved_names() | checks | set(self.disconnect_checks)
-        allowed = {n for n in names if not n.startswith("_") and n not in reserved}
+        checks.update(self.disconnect_checks)
+        reserved = self._reserved_names()
+        allowed = {
+            n for n in names if not n.startswith("_") and n not in reserved and n not in checks
+        }
         return allowed | {"heartbeat"}  # the JS client's keep-alive is always answered
 
     def check_session(self, request: HttpRequest) -> HttpResponseBase | None:

@@ -42,6 +42,7 @@ class ConnectChecks(ChannelAccessChecks):
 
     _token_user: Any  # check_token: the token's user, as set on request.user
     _token_user_id: Any  # ... and its primary key, known without loading it
+    _client_ip_of: tuple[HttpRequest, str] | None = None  # _get_client_ip's answer, per request
 
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Run ``connect_checks``, then record the connection (user, channel, gateway)."""
@@ -133,7 +134,16 @@ class ConnectChecks(ChannelAccessChecks):
 
     def _get_client_ip(self, request: HttpRequest) -> str:
         """The client's IP: ``X-Real-Ip`` (mapped by API Gateway from the source IP), else the
-        first ``X-Forwarded-For`` entry, else ``REMOTE_ADDR``; ``0.0.0.0`` when none is valid."""
+        first ``X-Forwarded-For`` entry, else ``REMOTE_ADDR``; ``0.0.0.0`` when none is valid.
+        Worked out once per request (``check_gateway`` and :meth:`connect` both ask)."""
+        known = self._client_ip_of
+        if known is not None and known[0] is request:
+            return known[1]
+        ip = self._parse_client_ip(request)
+        self._client_ip_of = (request, ip)
+        return ip
+
+    def _parse_client_ip(self, request: HttpRequest) -> str:
         candidates = [
             request.headers.get(CLIENT_IP_HEADER, ""),
             request.headers.get("X-Forwarded-For", "").split(",")[0],
@@ -158,18 +168,13 @@ class ConnectChecks(ChannelAccessChecks):
             return None
         user = None if self.USE_WS_TOKEN else getattr(request, "user", None)
         self._attempt_user = user
-        ip_attempts = self._recent_ip_attempts
-        if ip_attempts is None and user is None:
-            ip_attempts = hot.recent_attempts(self._ip, self.RATE_LIMIT_WINDOW_MINUTES)
-        if ip_attempts is None or (user is not None and user.is_authenticated):
-            allowed, count = ConnectionRateLimit.check_rate_limit(
-                ip_address=self._ip,
-                user=user,
-                max_attempts=self.RATE_LIMIT_MAX_ATTEMPTS,
-                window_minutes=self.RATE_LIMIT_WINDOW_MINUTES,
+        user_id = self._user_id(user)  # None for an anonymous user: the IP alone is counted
+        count = self._recent_ip_attempts if user_id is None else None
+        if count is None:
+            count = hot.recent_attempts(
+                self._ip, self.RATE_LIMIT_WINDOW_MINUTES, user_id=user_id
             )
-        else:
-            allowed, count = ip_attempts < self.RATE_LIMIT_MAX_ATTEMPTS, ip_attempts
+        allowed = count < self.RATE_LIMIT_MAX_ATTEMPTS
         if not allowed:
             self._debug(f"Rate limit exceeded: {count} attempts")
             return bad_request(TOO_MANY_ATTEMPTS)
