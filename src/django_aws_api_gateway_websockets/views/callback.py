@@ -179,8 +179,11 @@ class WebSocketView(ChannelHandlers):
             request.headers.get(SECRET_HEADER),
             pinned_id=self.aws_api_gateway_id,
             inserting=connect,
+            # With tokens, check_rate_limit only counts: the count rides on the gateway query.
             count_attempts_of=(
-                self._get_client_ip(request) if connect and self.RATE_LIMIT_ENABLED else None
+                self._get_client_ip(request)
+                if connect and self.RATE_LIMIT_ENABLED and self.USE_WS_TOKEN
+                else None
             ),
             window_minutes=self.RATE_LIMIT_WINDOW_MINUTES,
         )

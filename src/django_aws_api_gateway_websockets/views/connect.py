@@ -4,10 +4,12 @@
 one loop, records every refused attempt for the rate limit, records the admitted attempt, then
 creates the session row only while the attempts in the window are within the limit (the count is
 part of the session's ``INSERT``, which runs after the attempt's row is committed: safe under
-concurrency). With a token and the rate limit that is four statements, prebuilt
-(``models.hot``): the IP's count (or none, when it rode on the gateway query), the token's claim,
-the attempt, the session. Users' tests call ``connect(request)`` on a
-view built with ``WebSocketView(api_gateway=...)``, so the checks run here, not in ``dispatch``.
+concurrency). Prebuilt statements (``models.hot``): with a token and the rate limit four (the
+IP's count, or none when it rode on the gateway query; the token's claim; the attempt; the
+session); without a token two (the attempt, recorded by ``check_rate_limit`` only while the
+count is below the limit, in one ``INSERT … SELECT``; the session). Users' tests call
+``connect(request)`` on a view built with ``WebSocketView(api_gateway=...)``, so the checks run
+here, not in ``dispatch``.
 """
 
 from __future__ import annotations
@@ -43,12 +45,14 @@ class ConnectChecks(ChannelAccessChecks):
     _token_user: Any  # check_token: the token's user, as set on request.user
     _token_user_id: Any  # ... and its primary key, known without loading it
     _client_ip_of: tuple[HttpRequest, str] | None = None  # _get_client_ip's answer, per request
+    _attempt: ConnectionRateLimit | None = None  # the attempt's row, once recorded
 
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Run ``connect_checks``, then record the connection (user, channel, gateway)."""
         self._ip = self._get_client_ip(request)
         self._attempt_user = None
         self._token_user = None
+        self._attempt = None
         refused = self._run_checks(request, self.connect_checks)
         if refused is not None:
             name, rejection = refused
@@ -70,10 +74,13 @@ class ConnectChecks(ChannelAccessChecks):
             # (committed, in autocommit mode), and the session's INSERT counts the window's
             # attempts, each admitted one counted by the last admitted caller.
             attempt_user_id = self._user_id(self._attempt_user)
-            attempt = ConnectionRateLimit(
-                ip_address=self._ip, user_id=attempt_user_id, successful=True
-            )
-            hot.insert(attempt)
+            attempt = self._attempt  # recorded by check_rate_limit when it knew the user
+            if attempt is None:
+                attempt = ConnectionRateLimit(
+                    ip_address=self._ip, user_id=attempt_user_id, successful=True
+                )
+                hot.insert(attempt)
+                self._attempt = attempt
             guard = hot.attempts_guard(
                 self._ip,
                 None if self.USE_WS_TOKEN else attempt_user_id,
@@ -101,14 +108,12 @@ class ConnectChecks(ChannelAccessChecks):
                 # The channel has a row that needs asking about the user (or the limit
                 # refused): ask, then insert under the limit alone.
                 if self._channel_refused(request, self._channel):
-                    if attempt is not None:
-                        ConnectionRateLimit.objects.filter(pk=attempt.pk).update(successful=False)
+                    self._record_attempt(successful=False)
                     return self.channel_forbidden()
                 with savepoint():
                     admitted = hot.insert(session, guard)
         except IntegrityError:
-            if attempt is not None:
-                ConnectionRateLimit.objects.filter(pk=attempt.pk).update(successful=False)
+            self._record_attempt(successful=False)
             if self._gateway_from_cache and gateway_auth.cached_gateway_is_gone(self.api_gateway):
                 return self.missing_headers(request)
             return bad_request(DUPLICATE_CONNECTION)
@@ -129,8 +134,15 @@ class ConnectChecks(ChannelAccessChecks):
         return user.pk if user.is_authenticated else None
 
     def _record_attempt(self, successful: bool) -> None:
-        if self.RATE_LIMIT_ENABLED:
+        """Record this attempt's outcome: a new row, or the row ``check_rate_limit`` recorded
+        (as successful) marked with it."""
+        if not self.RATE_LIMIT_ENABLED:
+            return
+        if self._attempt is None:
             ConnectionRateLimit.record_attempt(self._ip, self._attempt_user, successful=successful)
+        elif self._attempt.successful != successful:
+            ConnectionRateLimit.objects.filter(pk=self._attempt.pk).update(successful=successful)
+            self._attempt.successful = successful
 
     def _get_client_ip(self, request: HttpRequest) -> str:
         """The client's IP: ``X-Real-Ip`` (mapped by API Gateway from the source IP), else the
@@ -162,21 +174,33 @@ class ConnectChecks(ChannelAccessChecks):
         """Fewer than ``RATE_LIMIT_MAX_ATTEMPTS`` attempts from this IP (and, without tokens,
         this user) in ``RATE_LIMIT_WINDOW_MINUTES``. With tokens the user is bounded by the
         token endpoint's own limit. A refusal here writes nothing, so a flood cannot grow the
-        table; the attempt is admitted for good (concurrency-safe) just before the session
-        row is created."""
+        table. Without tokens the attempt's user is known here, so its row is recorded here,
+        in the statement that counts (``INSERT … SELECT … WHERE`` the count is below the
+        limit), as successful until a later check refuses; with tokens it is counted here and
+        recorded once the token named its user. Either way the attempt is admitted for good
+        (concurrency-safe) by the session row's ``INSERT``."""
         if not self.RATE_LIMIT_ENABLED:
             return None
         user = None if self.USE_WS_TOKEN else getattr(request, "user", None)
         self._attempt_user = user
         user_id = self._user_id(user)  # None for an anonymous user: the IP alone is counted
-        count = self._recent_ip_attempts if user_id is None else None
-        if count is None:
-            count = hot.recent_attempts(
-                self._ip, self.RATE_LIMIT_WINDOW_MINUTES, user_id=user_id
+        limit, window = self.RATE_LIMIT_MAX_ATTEMPTS, self.RATE_LIMIT_WINDOW_MINUTES
+        known = self._recent_ip_attempts if user_id is None else None
+        if known is not None and known >= limit:
+            allowed = False
+        elif self.USE_WS_TOKEN:
+            count = known if known is not None else hot.recent_attempts(self._ip, window)
+            allowed = count < limit
+        else:
+            attempt = ConnectionRateLimit(ip_address=self._ip, user_id=user_id, successful=True)
+            below = hot.attempts_guard(
+                self._ip, user_id, max_attempts=limit - 1, window_minutes=window
             )
-        allowed = count < self.RATE_LIMIT_MAX_ATTEMPTS
+            allowed = hot.insert(attempt, below)
+            if allowed:
+                self._attempt = attempt
         if not allowed:
-            self._debug(f"Rate limit exceeded: {count} attempts")
+            self._debug(f"Rate limit exceeded: {limit} attempts in {window} minutes")
             return bad_request(TOO_MANY_ATTEMPTS)
         return None
 
