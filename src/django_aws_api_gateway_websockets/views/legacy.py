@@ -58,9 +58,9 @@ class LegacyHooks(WebSocketViewBase):
 
     def _expected_headers(self, request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
         """Every header of ``required_headers`` and ``additional_required_headers`` is sent."""
-        present = request.headers
+        present = {name.lower() for name in request.headers}  # one pass, then set lookups
         required = [*self.required_headers, *(self.additional_required_headers or [])]
-        return all(h in present for h in required)
+        return all(h.lower() in present for h in required)
 
     def _expected_useragent(self, request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
         """The ``User-Agent`` is API Gateway's: ``<expected_useragent_prefix><api id>``, for the
