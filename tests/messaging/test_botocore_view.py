@@ -50,7 +50,7 @@ def test_what_the_view_reads_is_what_the_client_was_given() -> None:
     assert LeanRoute.from_client(client) is not None
 
 
-@pytest.mark.parametrize("name", botocore_view.SIGV4_HOOKS)
+@pytest.mark.parametrize("name", (*botocore_view.SIGV4_HOOKS, *botocore_view.SIGV4_READS))
 def test_every_sigv4_method_the_signer_relies_on_exists(name: str) -> None:
     assert callable(getattr(SigV4Auth, name, None)), f"botocore changed: SigV4Auth.{name} is gone"
 

@@ -9,8 +9,10 @@ one module per part:
   region, credentials, TLS verification, timeouts), or why the lean transport cannot honour it;
 * :mod:`.botocore_view`: every read of botocore internals that needs, in one file, tested
   against the installed botocore;
-* :mod:`.signing`: botocore's own SigV4 signer with the signing key derived once per secret,
-  region and day, and the payload hash computed once per broadcast;
+* :mod:`.signing`: SigV4 from a per-broadcast template of the canonical request (held to
+  botocore's signer byte for byte by the tests; botocore's own signer for the ids its path
+  normalisation would change), the signing key derived once per secret, region and day, the
+  payload hash once per broadcast;
 * :mod:`.http`: HTTP/1.1 keep-alive connections, pooled per origin and reused across
   broadcasts, at most ``lean_in_flight`` in use per origin (why it is hand-written, with the
   figures, is in its docstring);

@@ -24,8 +24,10 @@ __all__ = [
     "CLIENT_ATTRIBUTES",
     "SIGNED_HEADERS_BLACKLIST",
     "SIGV4_HOOKS",
+    "SIGV4_READS",
     "BaseClient",
     "SigV4Auth",
+    "canonical_path",
     "cert_file_of",
     "credentials_of",
     "get_cert_path",
@@ -53,6 +55,11 @@ CLIENT_ATTRIBUTES = (_CREDENTIALS_GETTER, _VERIFY, _PROXY_CONFIG, _CERT_FILE, _E
 
 #: The methods of ``SigV4Auth`` the lean signer overrides, relying on ``add_auth`` calling them.
 SIGV4_HOOKS = ("add_auth", "headers_to_sign", "canonical_query_string", "signature", "payload")
+#: The method of ``SigV4Auth`` that makes a request path canonical (normalised, then quoted),
+#: which the lean signer calls once per broadcast for the prefix of its paths.
+_CANONICAL_PATH = "_normalize_url_path"
+#: The methods of ``SigV4Auth`` the lean signer calls without overriding them.
+SIGV4_READS = (_CANONICAL_PATH,)
 
 _MISSING = object()
 
@@ -97,6 +104,11 @@ def proxy_for(client: BaseClient, url: str) -> str | None:
         )
     proxy = proxy_config.proxy_url_for(url)
     return str(proxy) if proxy else None
+
+
+def canonical_path(signer: SigV4Auth, path: str) -> str:
+    """``path`` as ``signer`` puts it in the canonical request."""
+    return str(getattr(signer, _CANONICAL_PATH)(path))
 
 
 def intercepted(client: BaseClient) -> bool:

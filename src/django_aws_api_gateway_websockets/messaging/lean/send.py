@@ -29,7 +29,7 @@ from .botocore_view import OPERATION, percent_encode
 from .http import BrokenError, Pool, Response
 from .loop import Runner, runner
 from .route import LeanRoute
-from .signing import CachedKeySigV4, signed_headers
+from .signing import PostSigner
 
 USER_AGENT = f"django-aws-api-gateway-websockets lean-transport botocore/{botocore.__version__}"
 
@@ -40,9 +40,10 @@ class _Prepared:
     the pool."""
 
     route: LeanRoute
-    signer: CachedKeySigV4
+    signer: PostSigner
     pool: Pool
     fixed_headers: bytes
+    length_header: bytes = b""
     url_prefix: str = ""
     path_prefix: str = ""
     head_prefix: bytes = b""
@@ -56,14 +57,14 @@ class _Prepared:
 
 def _request_bytes(prepared: _Prepared, connection_id: str, body: bytes, body_sha: str) -> bytes:
     encoded = percent_encode(connection_id)
-    headers = signed_headers(prepared.signer, prepared.url_prefix + encoded, body, body_sha)
+    headers = prepared.signer.headers(encoded)
     head = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
     return b"".join(
         (
             f"POST {prepared.path_prefix}{encoded} HTTP/1.1\r\n".encode("latin-1"),
             prepared.head_prefix,
             head.encode("latin-1"),
-            f"Content-Length: {len(body)}\r\n".encode("latin-1"),
+            prepared.length_header,
             prepared.fixed_headers,
             body,
         )
@@ -183,9 +184,13 @@ async def _send_all(
         if id(route) not in prepared:
             credentials = route.credentials
             frozen = credentials.get_frozen_credentials()
-            signer = CachedKeySigV4(frozen, route.signing_name, route.region, route.host_header)
+            path_prefix = f"{route.base_path}/@connections/"
+            signer = PostSigner(
+                frozen, route.signing_name, route.region, route.host_header, path_prefix, body_sha
+            )
             pool = run.pool(route, in_flight)
-            prepared[id(route)] = _Prepared(route, signer, pool, fixed)
+            length = f"Content-Length: {len(body)}\r\n".encode("latin-1")
+            prepared[id(route)] = _Prepared(route, signer, pool, fixed, length)
     outcomes: list[Outcome] = []
     work = iter(targets)
 
