@@ -106,3 +106,12 @@ def test_the_date_is_now_and_the_signing_key_is_derived_once(monkeypatch) -> Non
     after = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     assert all(before <= stamp <= after for stamp in stamps)
     assert len(derived) <= 2  # once per day the posts spanned (at most a midnight)
+
+
+def test_the_request_path_encodes_ids_as_botocore_does() -> None:
+    """The request line's id (``send._encoded``: a shortcut for ids shaped as API Gateway
+    issues them) is ``percent_encode``'s, for those ids and for any other string."""
+    from django_aws_api_gateway_websockets.messaging.lean.send import _encoded
+
+    for connection_id in random_ids(200):
+        assert _encoded(connection_id) == percent_encode(connection_id), connection_id

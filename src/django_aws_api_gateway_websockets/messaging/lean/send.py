@@ -24,6 +24,7 @@ from typing import Any
 import botocore
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
+from ...wire import is_connection_id
 from ..outcomes import Outcome, RetryPolicy, classify
 from .botocore_view import OPERATION, percent_encode
 from .http import BrokenError, Pool, Response
@@ -55,8 +56,16 @@ class _Prepared:
         self.head_prefix = f"Host: {route.host_header}\r\n".encode("latin-1")
 
 
+def _encoded(connection_id: str) -> str:
+    """``percent_encode(connection_id)``: for an id shaped as API Gateway issues them (letters,
+    digits, ``_``, ``-`` and ``=``) only ``=`` is encoded, without urllib's quoting per post."""
+    if is_connection_id(connection_id):
+        return connection_id.replace("=", "%3D")
+    return str(percent_encode(connection_id))
+
+
 def _request_bytes(prepared: _Prepared, connection_id: str, body: bytes, body_sha: str) -> bytes:
-    encoded = percent_encode(connection_id)
+    encoded = _encoded(connection_id)
     headers = prepared.signer.headers(encoded)
     head = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
     return b"".join(
