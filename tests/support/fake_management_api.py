@@ -12,7 +12,7 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +21,7 @@ from urllib.parse import unquote
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from django.utils.datastructures import CaseInsensitiveMapping
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Received:
     method: str
     path: str
     connection_id: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # names matched case-blind, as HTTP does
     body: bytes
     signature_ok: bool
     scope: str
@@ -118,7 +119,7 @@ class FakeManagementAPI:
             self._server = None
 
     # -- serving --------------------------------------------------------------------------
-    def _verify(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple:
+    def _verify(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple:
         auth = headers.get("Authorization", "")
         try:
             algorithm, rest = auth.split(" ", 1)
@@ -143,7 +144,8 @@ class FakeManagementAPI:
     def _handle(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        headers = dict(handler.headers.items())
+        # Case-blind: botocore with awscrt installed sends "host", without it "Host".
+        headers = CaseInsensitiveMapping(dict(handler.headers.items()))
         path = handler.path
         connection_id = unquote(path.rsplit("/@connections/", 1)[-1])
         ok, scope, signed = self._verify(handler.command, path, headers, body)
