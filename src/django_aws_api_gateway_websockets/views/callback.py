@@ -57,10 +57,9 @@ _HANDLER_BASE_ALLOWED = frozenset(
     {"default", "change_channel", "heartbeat", "subscribe", "unsubscribe"}
 )
 
-# Per view class, its handler candidates (a view instance is built for every callback; a
-# class's methods do not change once it is defined), and the names the base classes reserve.
+# Worked out once (not per callback): each view class's handler candidates, the reserved names.
 _class_methods: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
-_reserved: list[frozenset[str]] = []
+_reserved: dict[str, frozenset[str]] = {}
 
 
 class WebSocketView(ChannelHandlers):
@@ -124,10 +123,8 @@ class WebSocketView(ChannelHandlers):
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
-        """The view function, exempt from CSRF protection (API Gateway's callbacks carry no CSRF
-        token; they are authenticated by the gateway's secret), also for a subclass that
-        overrides :meth:`dispatch`. Marked on the function, as ``csrf_exempt`` does, rather than
-        by wrapping ``dispatch`` (a wrapper built on every callback)."""
+        """The view function, CSRF-exempt (callbacks carry the gateway's secret, no CSRF token),
+        marked as ``csrf_exempt`` marks it: no wrapper per callback, and subclasses too."""
         view = super().as_view(**initkwargs)
         view.csrf_exempt = True  # type: ignore[attr-defined]
         return view
@@ -181,17 +178,14 @@ class WebSocketView(ChannelHandlers):
         """The caller is a registered gateway (the pinned one, if any) and knows its secret
         (``gateway_auth.identify``; usually from the per-process cache, with no query)."""
         connect = self._event() == "connect"
+        # With tokens check_rate_limit only counts: the count rides on this query if it runs.
+        counted = connect and self.RATE_LIMIT_ENABLED and self.USE_WS_TOKEN
         caller = gateway_auth.identify(
             request.headers[API_ID_HEADER],
             request.headers.get(SECRET_HEADER),
             pinned_id=self.aws_api_gateway_id,
             inserting=connect,
-            # With tokens, check_rate_limit only counts: the count rides on the gateway query.
-            count_attempts_of=(
-                self._get_client_ip(request)
-                if connect and self.RATE_LIMIT_ENABLED and self.USE_WS_TOKEN
-                else None
-            ),
+            count_attempts_of=self._get_client_ip(request) if counted else None,
             window_minutes=self.RATE_LIMIT_WINDOW_MINUTES,
         )
         self._gateway_from_cache = caller.from_cache
@@ -232,8 +226,8 @@ class WebSocketView(ChannelHandlers):
     def _reserved_names(cls) -> frozenset[str]:
         if not _reserved:
             names = {n for klass in WebSocketView.__mro__ for n in vars(klass)}
-            _reserved.append(frozenset(names - _HANDLER_BASE_ALLOWED))
-        return _reserved[0]
+            _reserved["names"] = frozenset(names - _HANDLER_BASE_ALLOWED)
+        return _reserved["names"]
 
     def _get_current_class_methods(self) -> list[str]:
         """Public methods that subclasses of ``WebSocketView`` define (the handler candidates);
@@ -266,11 +260,8 @@ class WebSocketView(ChannelHandlers):
             }
         # A check a subclass lists in its tuples is never a handler either.
         checks = {*self.common_checks, *self.connect_checks, *self.message_checks}
-        checks.update(self.disconnect_checks)
-        reserved = self._reserved_names()
-        allowed = {
-            n for n in names if not n.startswith("_") and n not in reserved and n not in checks
-        }
+        reserved = self._reserved_names() | checks | set(self.disconnect_checks)
+        allowed = {n for n in names if not n.startswith("_") and n not in reserved}
         return allowed | {"heartbeat"}  # the JS client's keep-alive is always answered
 
     def check_session(self, request: HttpRequest) -> HttpResponseBase | None:
