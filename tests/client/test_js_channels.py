@@ -284,3 +284,32 @@ def test_bad_channel_names_throw_and_nothing_is_sent(site: FakeSite) -> None:
     assert errors == ["RangeError"] * 7
     site.page.wait_for_timeout(50)
     assert site.sockets[0].messages == [] and site.page.evaluate("client.subscriptions") == []
+
+
+def test_out_of_order_publications_are_shown_and_gaps_recovered(site: FakeSite) -> None:
+    """Each publication is posted by its own request, so two may arrive swapped: both are
+    shown; one that never arrives is recovered by the next subscribe (the position stays
+    before the gap)."""
+    site.boot(backoffInitial=20, heartbeatInterval=0)
+    site.page.evaluate("client.connect(); client.subscribe('chat:7')")
+    site.wait_open()
+    first = site.sockets[0]
+    site.wait(lambda: bool(first.messages))
+    answer(first, "chat:7", 5)
+    for offset in (7, 6, 9, 7):  # 6 and 7 swapped, 8 lost, 7 again
+        send(first, publication("chat:7", offset, f"n{offset}"))
+    site.wait(lambda: len(site.events("duplicate")) == 1)
+    assert shown(site) == [(7, "n7"), (6, "n6"), (9, "n9")]
+    assert site.page.evaluate("client.position('chat:7')") == {"offset": 7, "epoch": EPOCH}
+    first.route.close(code=1001, reason="")
+    site.wait_open(2)
+    second = site.sockets[1]
+    site.wait(lambda: bool(second.messages))
+    assert sent(second, "subscribe") == [
+        [{"channel": "chat:7", "since": {"offset": 7, "epoch": EPOCH}}]
+    ]
+    recovered = [{"offset": 8, "data": {"text": "n8"}}, {"offset": 9, "data": {"text": "n9"}}]
+    answer(second, "chat:7", 9, recovered=True, publications=recovered)
+    site.wait(lambda: len(site.events("duplicate")) == 2)
+    assert shown(site) == [(7, "n7"), (6, "n6"), (9, "n9"), (8, "n8")]
+    assert site.page.evaluate("client.position('chat:7')") == {"offset": 9, "epoch": EPOCH}

@@ -3,12 +3,16 @@
  * Subscriptions, history and presence for the shipped client (client.js imports this module;
  * pages do not need to). The wire format is in docs/channels-presence-history.md.
  *
- * A `ChannelSet` remembers, per channel the page wants: the last position seen (offset and
- * epoch), the members (presence), and whether a `subscribe` is waiting for its answer. It
- * turns the frames the server sends into events, and never shows a publication twice:
+ * A `ChannelSet` remembers, per channel the page wants: its position (the offset up to which
+ * every publication was seen, and the epoch), the offsets seen beyond it, the members
+ * (presence), and whether a `subscribe` is waiting for its answer. It turns the frames the
+ * server sends into events, and never shows a publication twice:
  * - live publications of a channel whose subscribe is unanswered are held back, then given
- *   after the answer's recovered ones (so an early live offset cannot hide older ones);
- * - a publication whose offset is at or below the last one seen (same epoch) is dropped.
+ *   after the answer's recovered ones;
+ * - a publication at or below the position, or seen beyond it already, is dropped;
+ * - live publications may arrive out of order (each is posted by its own request): one ahead
+ *   of a gap is shown at once, and the position stays before the gap, so the next subscribe
+ *   (after a reconnect or renewal) recovers whatever never came.
  */
 
 /** The frames this module handles (any other frame is a "message" of the client). */
@@ -19,6 +23,9 @@ export const CHANNEL_FRAMES = Object.freeze([
   "join",
   "leave",
 ]);
+
+/** Offsets remembered beyond a gap; past this many the position jumps over the gap. */
+const MAX_AHEAD = 1000;
 
 /** `[namespace:]name[#suffix]`, at most 128 characters (the server's rule). */
 const CHANNEL_RE = /^(?:[a-z][a-z0-9_-]{0,31}:)?[A-Za-z0-9_-]+(?:#[A-Za-z0-9_-]+)?$/;
@@ -59,7 +66,8 @@ export class ChannelSet {
     let state = this._channels.get(channel);
     if (!state) {
       state = {
-        position: this._start[channel] || null, // {offset, epoch} of the last publication seen
+        position: this._start[channel] || null, // {offset, epoch}: everything up to it was seen
+        ahead: new Set(), // offsets seen beyond the position (after a gap)
         pending: 0, //       subscribes sent and not answered yet
         held: [], //         live publications held back while pending
         presence: null, //   {count, members: Map(user -> info) | null}
@@ -147,7 +155,7 @@ export class ChannelSet {
       state.pending = Math.max(0, state.pending - 1);
       const epochChanged = state.position && entry.epoch && entry.epoch !== state.position.epoch;
       const publications = Array.isArray(entry.publications) ? entry.publications : [];
-      if (epochChanged || entry.recovered === false) state.position = null;
+      if (epochChanged || entry.recovered === false) this._reset(state, null);
       for (const publication of publications) {
         this._deliver(entry.channel, state, {
           type: "publication",
@@ -161,7 +169,7 @@ export class ChannelSet {
         // what we have seen, or the stream's position when we could not see it all
         const seen = state.position ? state.position.offset : -1;
         if (entry.recovered !== true || seen < entry.offset) {
-          state.position = { offset: entry.offset, epoch: entry.epoch };
+          this._reset(state, { offset: entry.offset, epoch: entry.epoch });
         }
       }
       if (entry.presence) {
@@ -211,11 +219,19 @@ export class ChannelSet {
   _deliver(channel, state, frame) {
     if (state && typeof frame.offset === "number") {
       const last = state.position;
-      if (last && last.epoch === frame.epoch && frame.offset <= last.offset) {
+      if (!last || last.epoch !== frame.epoch) {
+        this._reset(state, { offset: frame.offset, epoch: frame.epoch }); // a first, or a new stream
+      } else if (frame.offset <= last.offset || state.ahead.has(frame.offset)) {
         this._emit("duplicate", { channel, offset: frame.offset });
         return;
+      } else if (frame.offset === last.offset + 1) {
+        let offset = frame.offset;
+        while (state.ahead.delete(offset + 1)) offset += 1;
+        state.position = { offset, epoch: last.epoch };
+      } else {
+        state.ahead.add(frame.offset);
+        if (state.ahead.size > MAX_AHEAD) this._reset(state, { offset: Math.max(...state.ahead), epoch: last.epoch });
       }
-      state.position = { offset: frame.offset, epoch: frame.epoch };
     }
     this._emit("publication", {
       channel,
@@ -223,6 +239,11 @@ export class ChannelSet {
       offset: frame.offset ?? null,
       epoch: frame.epoch ?? null,
     });
+  }
+
+  _reset(state, position) {
+    state.position = position;
+    state.ahead.clear();
   }
 
   _join(frame) {
