@@ -11,8 +11,9 @@
 
 The tag reads the context the mixins in :mod:`django_aws_api_gateway_websockets.mixins` provide
 (``websocket_url``, ``channel_name``, ``api_gateway_route``, and ``websocket_channels`` with
-their ``channel_positions`` at render time, which the client subscribes to from there), adds the token endpoint (the URL
-named ``websocket_token``) and the CSRF settings, and renders them with
+their ``channel_positions`` at render time, which the client subscribes to from there), adds
+the token endpoint (the URL named ``websocket_token``) and the CSRF settings, and renders them
+with
 :func:`django.utils.html.json_script`: a ``<script type="application/json">`` element whose
 content can never close the element or run as code, whatever a channel name holds.
 
