@@ -40,12 +40,13 @@ def room_channel(room: str) -> str:
     return f"chat:{room}"
 
 
-def backlog(channel: str, upto: int) -> list[dict[str, Any]]:
-    """The room's last messages up to offset ``upto`` (the page's position), oldest first."""
+def backlog(channel: str, upto: int) -> list[tuple[int, dict[str, Any]]]:
+    """The room's last messages (offset, data) up to offset ``upto`` (the page's position),
+    oldest first."""
     rows = (
         ChannelPublication.objects.filter(stream__channel=channel, offset__lte=upto)
         .order_by("-offset")
-        .values_list("data", flat=True)[:BACKLOG]
+        .values_list("offset", "data")[:BACKLOG]
     )
     return list(reversed(rows))
 
