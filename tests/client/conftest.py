@@ -1,6 +1,7 @@
-"""Fixtures of the browser tests that run the demo (``test_browser_demo.py``,
-``test_browser_channels.py``): one demo (Django and the local gateway) and one Chromium per
-test module."""
+"""Fixtures of the browser tests: the fake site of the JS client's tests (``site``, one Chromium
+per module: ``test_js_client.py``, ``test_js_channels.py``), and for the tests that run the
+demo (``test_browser_demo.py``, ``test_browser_channels.py``) one demo (Django and the local
+gateway) and one Chromium per test module."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.support.browser import SCREENSHOT_ENV, chromium
 from tests.support.demo_site import PASSWORD, USERS, Demo
+from tests.support.js_site import FakeSite, fake_site
 from tests.support.ports import free_port
 
 
@@ -74,3 +76,15 @@ def screenshot_dir(tmp_path: Path) -> Path:
     directory = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path)
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def site(chromium_browser: Any) -> Iterator[FakeSite]:
+    with fake_site(chromium_browser) as fake:
+        yield fake

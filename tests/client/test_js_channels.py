@@ -9,29 +9,14 @@ documented in docs/channels-presence-history.md; the same client against the rea
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.support.browser import ONCE_PER_SUITE, chromium
-from tests.support.js_site import FakeSite, Socket, fake_site
+from tests.support.browser import ONCE_PER_SUITE
+from tests.support.js_site import FakeSite, Socket
 
 pytestmark = ONCE_PER_SUITE
 
 EPOCH = "q8Xz0a1b"
-
-
-@pytest.fixture(scope="module")
-def chromium_browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def site(chromium_browser: Any) -> Iterator[FakeSite]:
-    with fake_site(chromium_browser) as fake:
-        yield fake
 
 
 def send(socket: Socket, frame: dict[str, Any]) -> None:

@@ -10,28 +10,12 @@ in order, with small timings. Its channels (subscriptions, history, presence) ar
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from itertools import pairwise
-from typing import Any
 
-import pytest
-
-from tests.support.browser import ONCE_PER_SUITE, chromium
-from tests.support.js_site import CSRF_COOKIE, GATEWAY, FakeSite, fake_site
+from tests.support.browser import ONCE_PER_SUITE
+from tests.support.js_site import CSRF_COOKIE, GATEWAY, FakeSite
 
 pytestmark = ONCE_PER_SUITE
-
-
-@pytest.fixture(scope="module")
-def chromium_browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def site(chromium_browser: Any) -> Iterator[FakeSite]:
-    with fake_site(chromium_browser) as fake:
-        yield fake
 
 
 # -- tokens ------------------------------------------------------------------------------------
