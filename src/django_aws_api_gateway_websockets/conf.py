@@ -107,6 +107,8 @@ class Option:
     valid: Callable[[Any], bool]
     expected: str
     legacy: bool = False
+    #: What happens while the value is invalid (the check's hint), when not "the default is used".
+    on_invalid: str = ""
 
 
 #: Every key ``settings.WEBSOCKETS`` may hold. The first four are the existing package's.
@@ -124,6 +126,8 @@ OPTIONS: Mapping[str, Option] = {
         None,
         _gateway_secret,
         "None, or a secret (or a list of them) of 32 or more of A-Za-z0-9._~+/=-",
+        on_invalid="Every callback is refused until it is fixed (the value is never shown). A "
+        "secret read from a file often ends with a newline: strip it.",
     ),
     # After provisioning rotates a gateway's secret, the old one stays accepted this long (while
     # AWS deploys the new one).
