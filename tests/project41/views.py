@@ -24,7 +24,9 @@ class ChatWebSocketView(WebSocketView):
 
     def chat(self, request, *args, **kwargs):
         sessions = WebSocketSession.objects.filter(
-            channel_name=self.websocket_session.channel_name, connected=True
+            api_gateway=self.websocket_session.api_gateway,
+            channel_name=self.websocket_session.channel_name,
+            connected=True,
         )
         sessions.send_message({"text": self.body.get("text", "")}, max_workers=4)
         return JsonResponse({"sent": True})
@@ -38,5 +40,5 @@ class ChatWebSocketView(WebSocketView):
 
 class RoomView(AddWebSocketRouteToContextMixin, TemplateView):
     template_name = "project41/room.html"
-    websocket_route_key = "chat"
+    websocket_route_key = "room"
     channel_name = "lobby"
