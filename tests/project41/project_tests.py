@@ -232,7 +232,7 @@ def test_commands(gateway, lobby, browser):
     assert list(left.values_list("connection_id", flat=True)) == ["p41conn10="]
 
 
-def test_checks_pass():
+def test_checks_pass(db):
     call_command("check")
 
 
