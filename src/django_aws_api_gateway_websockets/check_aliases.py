@@ -5,10 +5,8 @@ project written for it silences them by those ids, so each of our checks asks he
 4.1 id that means the same thing is silenced, and then stays quiet too. The table below is the
 mapping; docs/settings.md shows it to users.
 
-Two 4.1 ids name deploy warnings about views (a view without ``ALLOWED_HANDLERS``, a view that
-admits unlisted channels) that we do not raise; silencing them is accepted and changes nothing.
-Django never warns about a silenced id that no check uses, so no 4.1 id is ever reported as
-unknown.
+Every 4.1 id has a counterpart. Django never warns about a silenced id that no check uses, so
+no 4.1 id is ever reported as unknown.
 """
 
 from __future__ import annotations
@@ -28,13 +26,12 @@ RELEASE_41_IDS: dict[str, str] = {
     "aws_websockets.W001": f"{RELEASE_41_PREFIX}.W002",  # an unknown WEBSOCKETS key
     "aws_websockets.E003": f"{RELEASE_41_PREFIX}.W003",  # no AWS region (--deploy)
     "aws_websockets.W005": f"{RELEASE_41_PREFIX}.W001",  # callbacks without a secret
+    "aws_websockets.W007": f"{RELEASE_41_PREFIX}.W005",  # a view without ALLOWED_HANDLERS
+    "aws_websockets.W008": f"{RELEASE_41_PREFIX}.W004",  # a view admitting unlisted channels
 }
 
 #: A ``WEBSOCKETS`` key whose invalid value 4.1 reports under an id of its own.
 RELEASE_41_KEY_IDS: dict[str, str] = {"gateway_secret": f"{RELEASE_41_PREFIX}.E001"}
-
-#: 4.1 ids with no check of ours (accepted in ``SILENCED_SYSTEM_CHECKS``; nothing to silence).
-RELEASE_41_WITHOUT_EQUIVALENT = (f"{RELEASE_41_PREFIX}.W004", f"{RELEASE_41_PREFIX}.W005")
 
 
 def release_41_id(check_id: str, key: str | None = None) -> str | None:
