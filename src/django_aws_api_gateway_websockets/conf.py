@@ -380,6 +380,18 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
+#: Release 4.1's tables of its keys, derived from :data:`OPTIONS` (``KNOWN_KEYS``: ours, all).
+DEFAULTS = {name: OPTIONS[name].default for name in list(OPTIONS)[:4]}
+BOOLEAN_DEFAULTS = {"push_changes_to_aws": OPTIONS["push_changes_to_aws"].default}
+OPTIONAL_KEYS = frozenset({"gateway_secret", "allowed_integration_hosts"})
+KNOWN_KEYS = frozenset(OPTIONS)
+
+
+def get_allowed_integration_hosts() -> list[str]:
+    """``WEBSOCKETS["allowed_integration_hosts"]`` as a list of lower-case hosts (``[]``: any)."""
+    return list(conf.allowed_integration_hosts)
+
+
 def get_websockets_config() -> dict[str, Any]:
     """A copy of ``settings.WEBSOCKETS`` (empty when it is missing or not a dict)."""
     return dict(conf.websockets)
