@@ -49,7 +49,6 @@ from .tokens import ConnectionRateLimit, WebSocketToken
 
 M = TypeVar("M", bound=Model)
 
-
 def update_returning(connection: BaseDatabaseWrapper) -> bool:
     """``UPDATE … RETURNING`` is available: PostgreSQL, and SQLite from 3.35 (the version Django
     checks for ``INSERT … RETURNING``, which came in the same release)."""
