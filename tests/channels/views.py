@@ -11,20 +11,19 @@ from django_aws_api_gateway_websockets.views import WebSocketView
 
 
 class ChannelsView(WebSocketView):
-    """Admits ``room-*`` and ``chat:*``/``news:*``/``state:*``/``big:*`` channels to logged-in
-    users (with their username as presence info), refuses ``chat:secret``; ``?initial=`` names
-    channels to subscribe at ``$connect``."""
+    """Admits what the default ``authorize_channel`` admits (channel permissions; unlisted
+    channels are open) but ``chat:secret``; ``chat:*`` members carry their username as presence
+    info; ``?initial=`` names channels to subscribe at ``$connect``."""
 
     ADDITIONAL_ALLOWED_HANDLERS = ["subscribe", "unsubscribe"]
 
     def authorize_channel(self, request: HttpRequest, channel: str) -> Any:
-        if super().authorize_channel(request, channel):
-            return True
-        if channel == "chat:secret" or self.websocket_session.user_id is None:
-            return False  # the session's user id: no query (the budget test counts them)
-        if channel.startswith("chat:"):
+        # Its own refusals first, then the default's rules (primary, personal, permissions).
+        if channel == "chat:secret" or not super().authorize_channel(request, channel):
+            return False
+        if channel.startswith("chat:") and self.websocket_session.user_id is not None:
             return {"name": request.user.get_username()}
-        return channel.startswith(("room-", "news:", "state:", "big:", "count:"))
+        return True
 
     def get_initial_channels(self, request: HttpRequest) -> list[str]:
         initial = request.GET.get("initial", "")

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import CharField, Value
 
 from .. import messaging
 from ..conf import conf
-from ..models import ChannelSubscription, WebSocketSession
+from ..models import ChannelPermission, ChannelSubscription, WebSocketSession
 from . import frames, history, presence
 from .history import Position
 from .names import Namespace, namespace_of
@@ -46,11 +47,42 @@ def _info_size(info: Any) -> int:
     return len(json.dumps(info, cls=DjangoJSONEncoder).encode())
 
 
+def subscribed_and_access(
+    session: WebSocketSession, channels: Sequence[str]
+) -> tuple[set[str], dict[str, str]]:
+    """In one statement: the channels ``session`` is subscribed to, and the ``access`` of each
+    of ``channels`` that has a ``ChannelPermission`` row (what authorizing a batch needs)."""
+    mine = (
+        ChannelSubscription.objects.filter(session=session)
+        .order_by()
+        .annotate(access=Value("", output_field=CharField()), mine=Value(1))
+        .values_list("channel", "access", "mine")
+    )
+    listed = (
+        ChannelPermission.objects.filter(channel_name__in=set(channels))
+        .order_by()
+        .annotate(mine=Value(0))
+        .values_list("channel_name", "access", "mine")
+    )
+    subscribed: set[str] = set()
+    access: dict[str, str] = {}
+    for channel, value, is_mine in mine.union(listed, all=True):
+        if is_mine:
+            subscribed.add(channel)
+        else:
+            access[channel] = value
+    return subscribed, access
+
+
 def subscribe(
-    session: WebSocketSession, wanted: Sequence[Wanted], authorize: Authorize
+    session: WebSocketSession,
+    wanted: Sequence[Wanted],
+    authorize: Authorize,
+    subscribed: set[str] | None = None,
 ) -> dict[str, Any]:
     """Subscribe ``session`` to ``wanted`` (authorized one by one by ``authorize``); the
-    ``subscribed`` frame answering it."""
+    ``subscribed`` frame answering it. ``subscribed``: the connection's subscriptions when the
+    caller read them already (:func:`subscribed_and_access`), saving a statement."""
     refused: list[dict[str, str]] = []
     admitted: dict[str, tuple[Wanted, Namespace, Any]] = {}
     for item in wanted:
@@ -74,8 +106,12 @@ def subscribe(
         return _frame([], refused)
 
     # Statement 1: the connection's subscriptions (for the limit and for re-subscribes).
-    mine = set(
-        ChannelSubscription.objects.filter(session=session).values_list("channel", flat=True)
+    mine = (
+        subscribed
+        if subscribed is not None
+        else set(
+            ChannelSubscription.objects.filter(session=session).values_list("channel", flat=True)
+        )
     )
     room = conf.max_subscriptions_per_connection - len(mine)
     user_id = session.user_id
