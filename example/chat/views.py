@@ -96,12 +96,13 @@ class ChatSocketView(WebSocketView):
     ADDITIONAL_ALLOWED_HANDLERS = ["subscribe", "unsubscribe"]
 
     def authorize_channel(self, request: HttpRequest, channel: str) -> Any:
-        """Any logged-in user may join any room's chat; presence shows the username."""
-        if super().authorize_channel(request, channel):
-            return True
+        """The package's rules decide (unlisted channels are open by default); in a room's chat,
+        presence shows a logged-in user's username."""
+        if not super().authorize_channel(request, channel):
+            return False
         if channel.startswith("chat:") and request.user.is_authenticated:
-            return {"name": request.user.get_username()}
-        return False
+            return {"name": request.user.get_username()}  # admitted, with presence info
+        return True
 
     def whoami(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         """Answer on the socket itself (a two-way route): this connection's id and room."""
