@@ -3,8 +3,8 @@ tests' (no per-IP ``$connect`` limit), with the publishing view and the channels
 
 from __future__ import annotations
 
-from tests.channels.e2e_namespaces import E2E_NAMESPACES
+from tests.channels.namespaces import NAMESPACES
 from tests.load_settings import *  # noqa: F403
 
 ROOT_URLCONF = "tests.channels.e2e_urls"
-WEBSOCKETS = {**WEBSOCKETS, "channel_namespaces": E2E_NAMESPACES}  # noqa: F405
+WEBSOCKETS = {**WEBSOCKETS, "channel_namespaces": NAMESPACES}  # noqa: F405

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django import db
 from django.contrib.auth import get_user_model
 from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -42,7 +43,12 @@ class Browser:
 
     def connect(self, url: Callable[[str], str], origin: str) -> ClientConnection:
         """A socket to ``url(token)``, with a stocked token (or a new one if none is left)."""
-        token = self._tokens.pop() if self._tokens else self.token()
+        if self._tokens:
+            token = self._tokens.pop()
+        else:  # PostgreSQL/MariaDB: this thread's own connection, closed at once
+            token = self.token()
+            if threading.current_thread() is not threading.main_thread():
+                db.connection.close()
         ws = connect(
             url(token),
             additional_headers={"Cookie": f"sessionid={self.session_key}"},
@@ -72,12 +78,15 @@ def received(ws: ClientConnection, timeout: float = 1.0) -> list[dict[str, Any]]
             return frames
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail with ``what`` after ``timeout`` seconds."""
+def wait_until(condition: Callable[[], Any], timeout: float, what: str | Callable[[], str]) -> None:
+    """Poll ``condition`` until it holds; fail with ``what`` (or what it returns) after
+    ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(
+                f"timed out waiting for {what if isinstance(what, str) else what()}"
+            )
         time.sleep(0.05)
 
 
@@ -113,6 +122,13 @@ class Subscriber:
     @property
     def last(self) -> int:
         return max(self.data, default=0)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Subscriber {self.channel}: {len(self.data)} kept, last {self.last}, "
+            f"{self.connections} connections, {self.renewals} renewals, {self.forced} closed, "
+            f"{self.duplicates} duplicates, errors {self.errors!r}>"
+        )
 
     def start(self) -> Subscriber:
         self._thread = threading.Thread(target=self._run, name=f"subscriber-{self.channel}")
@@ -242,6 +258,9 @@ class Publisher:
     @property
     def count(self) -> int:
         return len(self.acknowledged)
+
+    def __repr__(self) -> str:
+        return f"<Publisher: {self.count} published, {self.failed} failed, errors {self.errors!r}>"
 
     def start(self) -> Publisher:
         self._thread = threading.Thread(target=self._run, name=f"publisher-{self.channel}")

@@ -18,8 +18,8 @@ from django_aws_api_gateway_websockets.models import (
     ChannelSubscription,
     WebSocketSession,
 )
+from tests.channels.namespaces import NAMESPACES
 from tests.channels.sockets import Browser, ask, received
-from tests.channels.views import NAMESPACES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

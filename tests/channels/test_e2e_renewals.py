@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from django_aws_api_gateway_websockets.models import ApiGateway, ChannelStream
-from tests.channels.e2e_namespaces import E2E_NAMESPACES
 from tests.channels.sockets import Browser, Publisher, Subscriber, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +20,6 @@ CHANNEL = "stream:renewals"
 @pytest.fixture
 def gateway(live_server, settings) -> ApiGateway:
     settings.ROOT_URLCONF = "tests.channels.e2e_urls"
-    settings.WEBSOCKETS = {"channel_namespaces": E2E_NAMESPACES}
     return ApiGateway.objects.create(
         api_name="Renewals",
         target_base_endpoint=f"{live_server.url}/ws/",
@@ -41,17 +39,20 @@ def test_forced_renewals_while_publishing_lose_and_duplicate_nothing(local_gatew
     bob = Browser("bob").stock(40)  # reconnects once the gateway closed the socket
     writer = Browser("writer").stock(40)
     renewing = Subscriber(opener(alice), CHANNEL, renew_after=MAX_AGE / 2).start()
-    reacting = Subscriber(opener(bob), CHANNEL).start()
+    reacting = Subscriber(opener(bob), CHANNEL)
     publisher = Publisher(opener(writer), CHANNEL)
     try:
-        wait_until(lambda: renewing.connections and reacting.connections, 60, "both subscribed")
+        # alice first: bob's snapshot lists her, and any join or leave of hers is a renewal's.
+        wait_until(lambda: renewing.connections, 60, "alice subscribed")
+        reacting.start()
+        wait_until(lambda: reacting.connections, 60, "bob subscribed")
         publisher.start()
         # At least two forced closes of the reacting subscriber and three renewals: several
         # connection lifetimes of publishing.
         wait_until(
             lambda: reacting.forced >= 2 and renewing.renewals >= 3 and publisher.count >= 50,
             120,
-            "renewals while publishing",
+            lambda: f"renewals while publishing ({renewing!r}, {reacting!r}, {publisher!r})",
         )
     finally:
         publisher.stop()
@@ -59,9 +60,9 @@ def test_forced_renewals_while_publishing_lose_and_duplicate_nothing(local_gatew
     top = ChannelStream.objects.get(channel=CHANNEL).top_offset
     try:
         wait_until(lambda: renewing.last >= top and reacting.last >= top, 60, "the last offset")
-    finally:
-        renewing.stop()
+    finally:  # bob first: alice's last close is a real leave, which bob must not record
         reacting.stop()
+        renewing.stop()
 
     assert stopped >= 50 and top >= stopped
     for subscriber in (renewing, reacting):
