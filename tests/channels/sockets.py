@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from django import db
 from django.contrib.auth import get_user_model
@@ -90,8 +90,40 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str | Callabl
         time.sleep(0.05)
 
 
+class Background:
+    """Runs :meth:`work` in a thread from :meth:`start` until :meth:`stop`, which fails when
+    :meth:`work` raised. :attr:`_stop` is set when it should end."""
+
+    errors: list[BaseException]
+    _stop: threading.Event
+    _thread: threading.Thread | None = None
+
+    def work(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self.errors, self._stop = [], threading.Event()
+        self._thread = threading.Thread(target=self._guarded, name=type(self).__name__)
+        self._thread.start()
+        return self
+
+    def _guarded(self) -> None:
+        try:
+            self.work()
+        except BaseException as error:  # reported by stop()
+            self.errors.append(error)
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(60)
+        if self.errors:
+            raise AssertionError(f"{self!r} failed: {self.errors[0]!r}") from self.errors[0]
+
+
 @dataclass
-class Subscriber:
+class Subscriber(Background):
     """Keeps one channel subscribed across connections until :meth:`stop`.
 
     ``renew_after`` seconds into a connection (``None``: never) it opens the next one,
@@ -115,9 +147,6 @@ class Subscriber:
     renewals: int = 0
     forced: int = 0
     others: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[BaseException] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
 
     @property
     def last(self) -> int:
@@ -127,44 +156,29 @@ class Subscriber:
         return (
             f"<Subscriber {self.channel}: {len(self.data)} kept, last {self.last}, "
             f"{self.connections} connections, {self.renewals} renewals, {self.forced} closed, "
-            f"{self.duplicates} duplicates, errors {self.errors!r}>"
+            f"{self.duplicates} duplicates>"
         )
 
-    def start(self) -> Subscriber:
-        self._thread = threading.Thread(target=self._run, name=f"subscriber-{self.channel}")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(60)
-        if self.errors:
-            raise AssertionError(f"the subscriber failed: {self.errors[0]!r}") from self.errors[0]
-
-    def _run(self) -> None:
-        try:
-            current = self._open()
-            opened = time.monotonic()
-            while not self._stop.is_set():
-                if self.renew_after is not None and time.monotonic() - opened > self.renew_after:
-                    following = self._open()  # make ...
-                    self._drain(current)
-                    current.close()  # ... before break
-                    current, opened = following, time.monotonic()
-                    self.renewals += 1
-                    continue
-                try:
-                    self._take(json.loads(current.recv(timeout=0.1)))
-                except TimeoutError:
-                    continue
-                except ConnectionClosed:
-                    self.forced += 1
-                    current, opened = self._open(), time.monotonic()
-            self._drain(current)
-            current.close()
-        except BaseException as error:  # reported by stop()
-            self.errors.append(error)
+    def work(self) -> None:
+        current = self._open()
+        opened = time.monotonic()
+        while not self._stop.is_set():
+            if self.renew_after is not None and time.monotonic() - opened > self.renew_after:
+                following = self._open()  # make ...
+                self._drain(current)
+                current.close()  # ... before break
+                current, opened = following, time.monotonic()
+                self.renewals += 1
+                continue
+            try:
+                self._take(json.loads(current.recv(timeout=0.1)))
+            except TimeoutError:
+                continue
+            except ConnectionClosed:
+                self.forced += 1
+                current, opened = self._open(), time.monotonic()
+        self._drain(current)
+        current.close()
 
     def _open(self) -> ClientConnection:
         """A new connection, subscribed (recovering from the last offset seen); retried while
@@ -240,7 +254,7 @@ def reconnect(open_socket: Callable[[], ClientConnection], deadline: float) -> C
 
 
 @dataclass
-class Publisher:
+class Publisher(Background):
     """Publishes ``{"n": 1}``, ``{"n": 2}``, ... to ``channel`` through Django (the
     ``publish`` handler of :mod:`.e2e_views`), one at a time, until :meth:`stop`. A message
     whose answer is an error frame, or whose connection closes, is not retried (it may or may
@@ -251,49 +265,31 @@ class Publisher:
     interval: float = 0.02
     acknowledged: dict[int, Any] = field(default_factory=dict)
     failed: int = 0
-    errors: list[BaseException] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
 
     @property
     def count(self) -> int:
         return len(self.acknowledged)
 
     def __repr__(self) -> str:
-        return f"<Publisher: {self.count} published, {self.failed} failed, errors {self.errors!r}>"
+        return f"<Publisher: {self.count} published, {self.failed} failed>"
 
-    def start(self) -> Publisher:
-        self._thread = threading.Thread(target=self._run, name=f"publisher-{self.channel}")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(60)
-        if self.errors:
-            raise AssertionError(f"the publisher failed: {self.errors[0]!r}") from self.errors[0]
-
-    def _run(self) -> None:
-        try:
-            n = 0
-            ws = reconnect(self.open_socket, time.monotonic() + 90)
-            while not self._stop.is_set():
-                n += 1
-                data = {"n": n}
-                body = {"handler": "publish", "channel": self.channel, "data": data}
-                try:
-                    answer = ask(ws, body)
-                except ConnectionClosed:
-                    answer = {}
-                if "published" in answer:
-                    self.acknowledged[answer["published"]] = data
-                    self._stop.wait(self.interval)
-                    continue
-                self.failed += 1
-                ws.close()
-                time.sleep(0.1)
-                ws = reconnect(self.open_socket, time.monotonic() + 90)
+    def work(self) -> None:
+        n = 0
+        ws = reconnect(self.open_socket, time.monotonic() + 90)
+        while not self._stop.is_set():
+            n += 1
+            data = {"n": n}
+            body = {"handler": "publish", "channel": self.channel, "data": data}
+            try:
+                answer = ask(ws, body)
+            except ConnectionClosed:
+                answer = {}
+            if "published" in answer:
+                self.acknowledged[answer["published"]] = data
+                self._stop.wait(self.interval)
+                continue
+            self.failed += 1
             ws.close()
-        except BaseException as error:  # reported by stop()
-            self.errors.append(error)
+            time.sleep(0.1)
+            ws = reconnect(self.open_socket, time.monotonic() + 90)
+        ws.close()

@@ -32,13 +32,8 @@ BAD_SINCE = [
 
 
 @pytest.fixture
-def gateway(live_server) -> ApiGateway:
-    return ApiGateway.objects.create(
-        api_name="Bad payloads",
-        target_base_endpoint=f"{live_server.url}/ws/",
-        default_channel_name="lobby",
-        secret=ApiGateway.generate_secret(),
-    )
+def gateway(live_gateway) -> ApiGateway:
+    return live_gateway
 
 
 def test_bad_subscribe_payloads_get_a_clear_error_frame(local_gateway, gateway):

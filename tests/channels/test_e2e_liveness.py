@@ -28,14 +28,9 @@ HEARTBEAT = {"handler": "default"}  # any message keeps a connection live
 
 
 @pytest.fixture
-def gateway(live_server, settings) -> ApiGateway:
+def gateway(live_gateway, settings) -> ApiGateway:
     settings.WEBSOCKETS = {"channel_namespaces": NAMESPACES, "presence_max_age_seconds": MAX_AGE}
-    return ApiGateway.objects.create(
-        api_name="Liveness",
-        target_base_endpoint=f"{live_server.url}/ws/",
-        default_channel_name="lobby",
-        secret=ApiGateway.generate_secret(),
-    )
+    return live_gateway
 
 
 def reconcile(*args: str) -> str:

@@ -18,14 +18,9 @@ CHANNEL = "stream:renewals"
 
 
 @pytest.fixture
-def gateway(live_server, settings) -> ApiGateway:
+def gateway(live_gateway, settings) -> ApiGateway:
     settings.ROOT_URLCONF = "tests.channels.e2e_urls"
-    return ApiGateway.objects.create(
-        api_name="Renewals",
-        target_base_endpoint=f"{live_server.url}/ws/",
-        default_channel_name="lobby",
-        secret=ApiGateway.generate_secret(),
-    )
+    return live_gateway
 
 
 def test_forced_renewals_while_publishing_lose_and_duplicate_nothing(local_gateway, gateway):
