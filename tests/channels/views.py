@@ -8,6 +8,9 @@ from django.http import HttpRequest, JsonResponse
 
 from django_aws_api_gateway_websockets.channels import publish
 from django_aws_api_gateway_websockets.views import WebSocketView
+from tests.channels.namespaces import NAMESPACES
+
+__all__ = ["NAMESPACES", "ChannelsView"]
 
 
 class ChannelsView(WebSocketView):
@@ -38,12 +41,3 @@ class ChannelsView(WebSocketView):
             self.body["channel"], {"text": self.body.get("text")}, exclude=self.websocket_session
         )
         return JsonResponse({"published": position.as_dict() if position else None})
-
-
-NAMESPACES = {
-    "chat": {"presence": True, "history_size": 50, "history_ttl_seconds": 600},
-    "news": {"history_size": 5, "history_ttl_seconds": 600, "recover_max": 3},
-    "state": {"history_size": 1, "latest_value": True},
-    "big": {"presence": True, "max_members": 2, "over_max_members": "count_only"},
-    "count": {"presence": True, "count_only": True},
-}

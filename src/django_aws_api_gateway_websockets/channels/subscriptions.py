@@ -115,30 +115,33 @@ def subscribe(
     )
     room = conf.max_subscriptions_per_connection - len(mine)
     user_id = session.user_id
-    watched = [c for c, (_, ns, _) in admitted.items() if ns.presence]
-    before = presence.members(watched)  # one statement, when any channel has presence
     new: list[ChannelSubscription] = []
-    for channel, (_item, namespace, info) in list(admitted.items()):
+    for channel, (_item, _namespace, info) in list(admitted.items()):
         if channel in mine:
             continue
         if room <= 0:
             refused.append(frames.refused(channel, frames.TOO_MANY_SUBSCRIPTIONS))
             del admitted[channel]
             continue
-        if namespace.presence and user_id is not None:
-            members = before[channel]
-            full = user_id not in members and len(members) >= namespace.max_members
-            if full and namespace.over_max_members == "refuse":
-                refused.append(frames.refused(channel, frames.CHANNEL_FULL))
-                del admitted[channel]
-                continue
         room -= 1
         new.append(
             ChannelSubscription(session=session, channel=channel, user_id=user_id, info=info)
         )
-    # Statement 2: the new rows, before the streams are read (a publication committed after
-    # the read reaches this connection live; one committed before is within its position).
+    # Statement 2: the new rows, before the streams and the members are read. A publication
+    # committed after the read reaches this connection live; one committed before is within
+    # its position. A member subscribing at the same time is in the snapshot, or inserted
+    # after it and then announces its join to this connection (now a row).
     ChannelSubscription.objects.bulk_create(new, ignore_conflicts=True)
+    added = {row.channel for row in new}
+    watched = [c for c, (_, ns, _) in admitted.items() if ns.presence]
+    # The members through other connections: one statement, when any channel has presence.
+    before = presence.members(watched, exclude_session=session)
+    full = [c for c in watched if c in added and _full(admitted[c][1], before[c], user_id)]
+    if full:  # refused after all: the rows go again (a statement only then)
+        ChannelSubscription.objects.filter(session=session, channel__in=full).delete()
+        for channel in full:
+            refused.append(frames.refused(channel, frames.CHANNEL_FULL))
+            del admitted[channel]
 
     streams = history.positions(c for c, (_, ns, _) in admitted.items() if ns.history)
     entries = []
@@ -155,7 +158,7 @@ def subscribe(
                 entry["publications"] = history.latest(stream_id, namespace, position)
         if namespace.presence:
             members = dict(before[channel])
-            joined = user_id is not None and user_id not in members
+            joined = user_id is not None and user_id not in members and channel in added
             if user_id is not None:
                 members.setdefault(user_id, info)
             entry["presence"] = presence.snapshot(namespace, members)
@@ -165,6 +168,16 @@ def subscribe(
                 )
         entries.append(entry)
     return _fit(_frame(entries, refused))
+
+
+def _full(namespace: Namespace, members: Mapping[Any, Any], user_id: Any) -> bool:
+    """A new member of a channel at its cap, where the namespace refuses beyond it."""
+    return (
+        namespace.over_max_members == "refuse"
+        and user_id is not None
+        and user_id not in members
+        and len(members) >= namespace.max_members
+    )
 
 
 def _frame(entries: list[dict[str, Any]], refused: list[dict[str, str]]) -> dict[str, Any]:
