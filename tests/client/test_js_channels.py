@@ -298,3 +298,40 @@ def test_out_of_order_publications_are_shown_and_gaps_recovered(site: FakeSite) 
     site.wait(lambda: len(site.events("duplicate")) == 2)
     assert shown(site) == [(7, "n7"), (6, "n6"), (9, "n9"), (8, "n8")]
     assert site.page.evaluate("client.position('chat:7')") == {"offset": 9, "epoch": EPOCH}
+
+
+def test_join_and_leave_before_the_answer_are_applied_after_the_snapshot(site: FakeSite) -> None:
+    """Two users subscribing at once: the other's join (and a third's leave) can reach this page
+    before its own ``subscribed`` answer; they must not be lost under the snapshot."""
+    site.boot(routeKey="chat", heartbeatInterval=0)
+    site.page.evaluate("client.connect()")
+    site.wait_open()
+    site.page.evaluate("client.subscribe('chat:7')")
+    socket = site.sockets[0]
+    site.wait(lambda: bool(socket.messages))
+    send(socket, {"type": "join", "channel": "chat:7", "user": "11", "info": {"name": "carol"}})
+    send(socket, {"type": "join", "channel": "chat:7", "user": "5", "info": {"name": "alice"}})
+    send(socket, {"type": "leave", "channel": "chat:7", "user": "9"})
+    members = [{"user": "5", "info": {"name": "alice"}}, {"user": "9", "info": None}]
+    send(
+        socket,
+        {
+            "type": "subscribed",
+            "channels": [
+                {
+                    "channel": "chat:7",
+                    "offset": 0,
+                    "epoch": EPOCH,
+                    "presence": {"count": 2, "members": members},
+                }
+            ],
+            "refused": [],
+        },
+    )
+    site.wait(lambda: len(site.events("leave")) == 1)
+    presence = site.page.evaluate("client.presence('chat:7')")
+    assert [m["user"] for m in presence["members"]] == ["5", "11"]
+    assert presence["count"] == 2
+    # the events come after the answer, in the order the frames arrived
+    assert [j["user"] for j in site.events("join")] == ["11", "5"]
+    assert [p["count"] for p in site.events("presence")] == [2, 3, 3, 2]

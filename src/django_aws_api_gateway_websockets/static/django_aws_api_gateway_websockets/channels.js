@@ -7,8 +7,9 @@
  * every publication was seen, and the epoch), the offsets seen beyond it, the members
  * (presence), and whether a `subscribe` is waiting for its answer. It turns the frames the
  * server sends into events, and never shows a publication twice:
- * - live publications of a channel whose subscribe is unanswered are held back, then given
- *   after the answer's recovered ones;
+ * - live frames of a channel whose subscribe is unanswered (publications, join, leave) are held
+ *   back, then given after the answer's presence snapshot and recovered publications (a join of
+ *   a member the snapshot has already does not count twice; a leave of one it lacks is ignored);
  * - a publication at or below the position, or seen beyond it already, is dropped;
  * - live publications may arrive out of order (each is posted by its own request): one ahead
  *   of a gap is shown at once, and the position stays before the gap, so the next subscribe
@@ -69,7 +70,7 @@ export class ChannelSet {
         position: this._start[channel] || null, // {offset, epoch}: everything up to it was seen
         ahead: new Set(), // offsets seen beyond the position (after a gap)
         pending: 0, //       subscribes sent and not answered yet
-        held: [], //         live publications held back while pending
+        held: [], //         live frames (publications, join, leave) held back while pending
         presence: null, //   {count, members: Map(user -> info) | null}
       };
       this._channels.set(channel, state);
@@ -189,7 +190,7 @@ export class ChannelSet {
       if (!state.pending) {
         const held = state.held;
         state.held = [];
-        for (const publication of held) this._deliver(entry.channel, state, publication);
+        for (const heldFrame of held) this._replay(entry.channel, state, heldFrame);
       }
     }
     for (const refusal of Array.isArray(frame.refused) ? frame.refused : []) {
@@ -206,13 +207,24 @@ export class ChannelSet {
     }
   }
 
-  _publication(frame) {
+  /** Hold `frame` back while a subscribe of its channel is unanswered; true when held. */
+  _hold(frame) {
     const state = this._channels.get(frame.channel);
-    if (state && state.pending) {
-      state.held.push(frame);
-      return;
-    }
-    this._deliver(frame.channel, state, frame);
+    if (!state || !state.pending) return false;
+    state.held.push(frame);
+    return true;
+  }
+
+  /** A held frame, once the subscribe's answer (snapshot, recovered publications) is applied. */
+  _replay(channel, state, frame) {
+    if (frame.type === "publication") this._deliver(channel, state, frame);
+    else if (frame.type === "join") this._join(frame);
+    else this._leave(frame);
+  }
+
+  _publication(frame) {
+    if (this._hold(frame)) return;
+    this._deliver(frame.channel, this._channels.get(frame.channel), frame);
   }
 
   /** Emit `publication` unless its offset was seen already (same epoch). */
@@ -247,6 +259,7 @@ export class ChannelSet {
   }
 
   _join(frame) {
+    if (this._hold(frame)) return;
     const state = this._channels.get(frame.channel);
     const presence = state && state.presence;
     if (presence) {
@@ -258,6 +271,7 @@ export class ChannelSet {
   }
 
   _leave(frame) {
+    if (this._hold(frame)) return;
     const state = this._channels.get(frame.channel);
     const presence = state && state.presence;
     if (presence) {
