@@ -1,4 +1,6 @@
-"""The demo's smoke test: log in, open a room, connect, exchange messages, receive pushes.
+"""The demo's smoke test: log in, open a room, connect, subscribe to the room's chat channel
+from the page's position (the wire format of docs/channels-presence-history.md, without the JS
+client), publish and receive a message, receive pushes.
 
 Run by ``scripts/demo.sh --smoke`` once Django and the local gateway are up; uses only what the
 ``[local]`` extra installs (aiohttp). Exit status 0 and ``smoke OK`` when everything worked.
@@ -72,10 +74,21 @@ async def smoke(base: str, username: str, password: str, room: str) -> None:
             await ws.send_str(json.dumps({**route, "handler": "whoami"}))
             me = await receive(ws, "whoami")
             print(f"connected as {me['user']} ({me['connectionId']}) in #{me['room']}")
+            # the room's chat channel, from the position the page was rendered at
+            (channel,) = config["channels"]
+            since = config["positions"][channel]
+            item = {"channel": channel, "since": since}
+            await ws.send_str(json.dumps({**route, "handler": "subscribe", "channels": [item]}))
+            (entry,) = (await receive(ws, "subscribed"))["channels"]
+            assert entry["recovered"] is True and entry["epoch"] == since["epoch"], entry
+            members = [m["info"]["name"] for m in entry["presence"]["members"]]
+            assert me["user"] in members, entry
+            print(f"subscribed to {channel} at offset {entry['offset']}; online: {members}")
             await ws.send_str(json.dumps({**route, "handler": "say", "text": "hello"}))
-            line = await receive(ws, "message")
-            assert line["text"] == "hello", line
-            print(f"room broadcast received: {line['user']}: {line['text']}")
+            publication = await receive(ws, "publication")
+            line = publication["data"]
+            assert line["text"] == "hello" and publication["offset"] > since["offset"], publication
+            print(f"room publication {publication['offset']}: {line['user']}: {line['text']}")
             for scope in ("connection", "user", "channel", "everyone"):
                 form = {"scope": scope, "channel": room, "connection_id": me["connectionId"]}
                 async with session.post(f"{base}/push/", data=form, headers=headers) as response:

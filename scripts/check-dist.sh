@@ -12,6 +12,7 @@ mkdir -p "$out"
 wheel="$(ls "$out"/*.whl)"
 contents="$(unzip -l "$wheel")"
 for needed in py.typed static/django_aws_api_gateway_websockets/client.js \
+  static/django_aws_api_gateway_websockets/channels.js \
   templatetags/aws_websockets.py migrations/0001_initial.py; do
   grep -q "django_aws_api_gateway_websockets/$needed" <<<"$contents" \
     || { echo "the wheel lacks $needed" >&2; exit 1; }

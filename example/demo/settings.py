@@ -75,6 +75,11 @@ WEBSOCKETS = {
     "require_gateway_secret": True,
     # The page may be opened as localhost or 127.0.0.1.
     "allowed_origin_hosts": ["127.0.0.1", "localhost"],
+    # "chat:<room>": who is online (presence), and the last 200 messages of a day (history),
+    # which a page that was disconnected recovers when it reconnects.
+    "channel_namespaces": {
+        "chat": {"presence": True, "history_size": 200, "history_ttl_seconds": 86400},
+    },
 }
 
 LOGGING = {

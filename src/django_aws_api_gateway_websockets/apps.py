@@ -31,6 +31,7 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
             login_binding,
             migration_history,
             provisioning,  # noqa: F401  (registers itself with models.use_provisioning)
+            view_checks,  # noqa: F401  (registers the deploy checks about routed views)
         )
         from .models import ApiGateway, ApiGatewayAdditionalRoute
 

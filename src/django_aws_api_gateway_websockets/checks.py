@@ -32,7 +32,8 @@ from django.db import DatabaseError, connections
 from django.urls import NoReverseMatch, reverse
 
 from . import migration_history
-from .conf import NAMESPACE_OPTIONS, OPTIONS
+from .check_aliases import unsilenced
+from .conf import NAMESPACE_OPTIONS, OPTIONS, conf
 
 PREFIX = "aws_websockets"
 SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
@@ -46,45 +47,56 @@ def check_websockets_setting(**kwargs: Any) -> list[CheckMessage]:
         return []
     value = settings.WEBSOCKETS
     if not isinstance(value, dict):
-        return [
-            Error(
-                f"settings.WEBSOCKETS must be a dict, not {type(value).__name__}.",
-                hint="Remove the setting to use the defaults, or set it to a dict such as "
-                '{"token_expiry_seconds": 60}.',
-                id=f"{PREFIX}.E001",
-            )
-        ]
+        return unsilenced(
+            [
+                Error(
+                    f"settings.WEBSOCKETS must be a dict, not {type(value).__name__}.",
+                    hint="Remove the setting to use the defaults, or set it to a dict such as "
+                    '{"token_expiry_seconds": 60}.',
+                    id=f"{PREFIX}.E001",
+                )
+            ]
+        )
     messages: list[CheckMessage] = []
     for key, item in value.items():
-        option = OPTIONS.get(key) if isinstance(key, str) else None
-        if option is None:
-            close = difflib.get_close_matches(str(key), list(OPTIONS), n=1)
-            hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(OPTIONS)}."
-            messages.append(
-                Warning(
-                    f"settings.WEBSOCKETS has an unknown key {key!r}; it is ignored.",
-                    hint=hint,
-                    id=f"{PREFIX}.W001",
-                )
+        messages += unsilenced(
+            _check_websockets_item(key, item), key if isinstance(key, str) else None
+        )
+    return messages
+
+
+def _check_websockets_item(key: Any, item: Any) -> list[CheckMessage]:
+    """One key of ``settings.WEBSOCKETS``."""
+    messages: list[CheckMessage] = []
+    option = OPTIONS.get(key) if isinstance(key, str) else None
+    if option is None:
+        close = difflib.get_close_matches(str(key), list(OPTIONS), n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(OPTIONS)}."
+        messages.append(
+            Warning(
+                f"settings.WEBSOCKETS has an unknown key {key!r}; it is ignored.",
+                hint=hint,
+                id=f"{PREFIX}.W001",
             )
-        elif not option.valid(item):
-            messages.append(
-                Error(
-                    f"settings.WEBSOCKETS[{key!r}] must be {option.expected}, "
-                    f"not {type(item).__name__}.",
-                    hint=f"The default is {option.default!r}; until fixed it is used instead.",
-                    id=f"{PREFIX}.E002",
-                )
+        )
+    elif not option.valid(item):
+        messages.append(
+            Error(
+                f"settings.WEBSOCKETS[{key!r}] must be {option.expected}, "
+                f"not {type(item).__name__}.",
+                hint=option.on_invalid
+                or f"The default is {option.default!r}; until fixed it is used instead.",
+                id=f"{PREFIX}.E002",
             )
-        elif option.legacy and item:
-            messages.append(
-                Warning(
-                    f"settings.WEBSOCKETS[{key!r}] is on: a legacy mode that weakens a "
-                    "security check.",
-                    hint="Turn it off once your pages and gateway no longer need it.",
-                    id=f"{PREFIX}.W004",
-                )
+        )
+    elif option.legacy and item:
+        messages.append(
+            Warning(
+                f"settings.WEBSOCKETS[{key!r}] is on: a legacy mode that weakens a security check.",
+                hint="Turn it off once your pages and gateway no longer need it.",
+                id=f"{PREFIX}.W004",
             )
+        )
     return messages
 
 
@@ -167,14 +179,16 @@ def check_aws_region(**kwargs: Any) -> list[CheckMessage]:
         settings, "AWS_REGION_NAME", None
     ):
         return []
-    return [
-        Error(
-            "No AWS region is configured.",
-            hint='Set AWS_GATEWAY_REGION_NAME (or AWS_REGION_NAME), e.g. "eu-west-1". It is '
-            "needed even with a local gateway, to sign Management API calls.",
-            id=f"{PREFIX}.E003",
-        )
-    ]
+    return unsilenced(
+        [
+            Error(
+                "No AWS region is configured.",
+                hint='Set AWS_GATEWAY_REGION_NAME (or AWS_REGION_NAME), e.g. "eu-west-1". It is '
+                "needed even with a local gateway, to sign Management API calls.",
+                id=f"{PREFIX}.E003",
+            )
+        ]
+    )
 
 
 @register(Tags.security)
@@ -227,10 +241,13 @@ def check_token_url(**kwargs: Any) -> list[CheckMessage]:
 def check_gateway_secrets(
     databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """Gateways without a secret are trusted on headers alone."""
+    """Gateways without a secret are trusted on headers alone (unless the site-wide
+    ``WEBSOCKETS["gateway_secret"]`` authenticates every callback)."""
     from .models import ApiGateway
 
     messages: list[CheckMessage] = []
+    if conf.gateway_secrets:
+        return messages
     for alias in databases or []:
         try:
             names = list(
@@ -249,7 +266,7 @@ def check_gateway_secrets(
                     id=f"{PREFIX}.W005",
                 )
             )
-    return messages
+    return unsilenced(messages)
 
 
 LEGACY_TABLES = {

@@ -107,6 +107,8 @@ class Option:
     valid: Callable[[Any], bool]
     expected: str
     legacy: bool = False
+    #: What happens while the value is invalid (the check's hint), when not "the default is used".
+    on_invalid: str = ""
 
 
 #: Every key ``settings.WEBSOCKETS`` may hold. The first four are the existing package's.
@@ -124,6 +126,8 @@ OPTIONS: Mapping[str, Option] = {
         None,
         _gateway_secret,
         "None, or a secret (or a list of them) of 32 or more of A-Za-z0-9._~+/=-",
+        on_invalid="Every callback is refused until it is fixed (the value is never shown). A "
+        "secret read from a file often ends with a newline: strip it.",
     ),
     # After provisioning rotates a gateway's secret, the old one stays accepted this long (while
     # AWS deploys the new one).
@@ -374,6 +378,18 @@ conf = Settings()
 _UNSET: Any = object()
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+#: Release 4.1's tables of its keys, derived from :data:`OPTIONS` (``KNOWN_KEYS``: ours, all).
+DEFAULTS = {name: OPTIONS[name].default for name in list(OPTIONS)[:4]}
+BOOLEAN_DEFAULTS = {"push_changes_to_aws": OPTIONS["push_changes_to_aws"].default}
+OPTIONAL_KEYS = frozenset({"gateway_secret", "allowed_integration_hosts"})
+KNOWN_KEYS = frozenset(OPTIONS)
+
+
+def get_allowed_integration_hosts() -> list[str]:
+    """``WEBSOCKETS["allowed_integration_hosts"]`` as a list of lower-case hosts (``[]``: any)."""
+    return list(conf.allowed_integration_hosts)
 
 
 def get_websockets_config() -> dict[str, Any]:

@@ -3,7 +3,11 @@
 Both add ``api_gateway_route`` (the :class:`ApiGatewayAdditionalRoute` with the view's route key,
 its ``api_gateway`` loaded, or ``None``), ``websocket_route_key``, ``channel_name`` and
 ``websocket_url`` (the full connect URL with the right scheme, or ``None`` when no route or
-address is known; ``{% websocket_config %}`` then tells the page which).
+address is known; ``{% websocket_config %}`` then tells the page which), and
+``websocket_channels`` (the channels the page's client subscribes to) with
+``channel_positions``: the history channels' positions as the page is rendered (two
+statements, none without channels), so the client's first ``subscribe`` asks for exactly what
+happened between the HTML and the socket.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 from django.apps import apps
 from django.urls import Resolver404, ResolverMatch, resolve
 
+from .channels.history import page_positions
 from .models import ApiGatewayAdditionalRoute
 
 _NOT_CHANNEL_CHARS = re.compile(r"[^a-zA-Z0-9_-]+")
@@ -24,6 +29,13 @@ class AddWebSocketRouteToContextMixin:
 
     websocket_route_key = "default"
     channel_name = ""
+    #: Channels the page's client subscribes to (see :meth:`get_websocket_channels`).
+    websocket_channels: tuple[str, ...] = ()
+
+    def get_websocket_channels(self) -> list[str]:
+        """The channels the page's client subscribes to (``subscribe`` handler; each still
+        authorized by the WebSocket view). Default: :attr:`websocket_channels`."""
+        return list(self.websocket_channels)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
@@ -40,6 +52,9 @@ class AddWebSocketRouteToContextMixin:
         context["websocket_url"] = (
             route.api_gateway.websocket_url(self.channel_name) if route is not None else None
         )
+        channels = self.get_websocket_channels()
+        context["websocket_channels"] = channels
+        context["channel_positions"] = page_positions(channels) if channels else {}
         return context
 
 

@@ -67,3 +67,15 @@ def pub(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
             return publish(*args, **kwargs)
 
     return publish_now
+
+
+@pytest.fixture
+def live_gateway(live_server: Any) -> ApiGateway:
+    """A gateway row whose integrations go to the live server (for the ``local_gateway``
+    fixture's real sockets)."""
+    return ApiGateway.objects.create(
+        api_name="Channels E2E",
+        target_base_endpoint=f"{live_server.url}/ws/",
+        default_channel_name="lobby",
+        secret=ApiGateway.generate_secret(),
+    )

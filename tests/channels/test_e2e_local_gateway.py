@@ -3,61 +3,18 @@ publications posted back through the local gateway's Management API."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
 
 from django_aws_api_gateway_websockets.channels import publish
-from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketToken
+from django_aws_api_gateway_websockets.models import ApiGateway
+from tests.channels.sockets import Browser, ask, received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def gateway(live_server: Any) -> ApiGateway:
-    return ApiGateway.objects.create(
-        api_name="Channels E2E",
-        target_base_endpoint=f"{live_server.url}/ws/",
-        default_channel_name="lobby",
-        secret=ApiGateway.generate_secret(),
-    )
-
-
-class Browser:
-    def __init__(self, username: str) -> None:
-        self.user = get_user_model().objects.create_user(username, password="pw")
-        client = Client()
-        client.force_login(self.user)
-        self.session_key = client.cookies["sessionid"].value
-
-    def open(self, local_gateway: Any, gateway: ApiGateway) -> ClientConnection:
-        token = WebSocketToken.generate_token(self.user, self.session_key).token
-        return connect(
-            local_gateway.url(gateway, ws_token=token),
-            additional_headers={"Cookie": f"sessionid={self.session_key}"},
-            origin=local_gateway.origin,
-            open_timeout=10,
-        )
-
-
-def ask(ws: ClientConnection, body: dict[str, Any]) -> dict[str, Any]:
-    ws.send(json.dumps(body))
-    return json.loads(ws.recv(timeout=10))
-
-
-def received(ws: ClientConnection, timeout: float = 1.0) -> list[dict[str, Any]]:
-    """Every frame that arrives until none has for ``timeout`` seconds."""
-    frames = []
-    while True:
-        try:
-            frames.append(json.loads(ws.recv(timeout=timeout)))
-        except (TimeoutError, ConnectionClosed):
-            return frames
+def gateway(live_gateway: ApiGateway) -> ApiGateway:
+    return live_gateway
 
 
 def test_overlapping_subscriptions_reach_exactly_their_subscribers(local_gateway, gateway):

@@ -82,7 +82,11 @@ def test_default_authorization_admits_the_primary_and_personal_channels(connect,
     assert view.authorize_channel(request, "lobby") is True
     assert view.authorize_channel(request, f"user#{session.user_id}") is True
     assert view.authorize_channel(request, "user#0") is False
+    # any other channel: the rules of $connect (unlisted channels are open by default)
+    assert view.authorize_channel(request, "room-1") is True
+    view.ALLOW_UNLISTED_CHANNELS = False
     assert view.authorize_channel(request, "room-1") is False
+    assert view.authorize_channel(request, "lobby") is True
 
 
 def test_handlers_are_opt_in(callbacks, db):

@@ -123,8 +123,8 @@ def serve(browser: Any, html: str) -> tuple[Any, list[str], list[str], list[dict
 
     def answer(request_route: Any) -> None:
         path = urlsplit(request_route.request.url).path
-        if path.endswith("/client.js"):
-            body, kind = CLIENT_JS.read_text(), "text/javascript"
+        if path.endswith(("/client.js", "/channels.js")):  # client.js imports channels.js
+            body, kind = (CLIENT_JS.parent / path.rpartition("/")[2]).read_text(), "text/javascript"
         elif path == "/ws-token/":
             tokens.append(dict(request_route.request.headers))
             body, kind = json.dumps({"token": f"token-{len(tokens)}"}), "application/json"

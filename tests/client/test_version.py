@@ -19,7 +19,12 @@ def test_client_version_matches_the_package_and_the_docs() -> None:
     (banner,) = re.findall(r"^/\*! django-aws-api-gateway-websockets client (\S+) ", source, re.M)
     (project,) = re.findall(r'^version = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
     documented = re.findall(r"version \*\*([^*]+)\*\*", (ROOT / "docs" / "client.md").read_text())
-    assert exported == banner == __version__ == project
+    (channels_banner,) = re.findall(
+        r"^/\*! django-aws-api-gateway-websockets client channels (\S+) ",
+        (CLIENT_JS.parent / "channels.js").read_text(),
+        re.M,
+    )
+    assert exported == banner == channels_banner == __version__ == project
     assert documented == [__version__]
     assert client_config({})["version"] == __version__  # what the tag writes into pages
 

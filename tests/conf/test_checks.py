@@ -95,7 +95,7 @@ def test_missing_region_stops_neither_migrate_nor_check_but_deploy() -> None:
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
 
-    call_command("migrate", verbosity=0, stdout=StringIO())
+    call_command("migrate", verbosity=0, stdout=StringIO(), skip_checks=False)  # runs checks
     call_command("check", stdout=StringIO())
     with pytest.raises(SystemCheckError, match="E003"):
         call_command("check", "--deploy", stdout=StringIO(), stderr=StringIO())

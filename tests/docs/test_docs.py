@@ -283,6 +283,7 @@ def test_every_setting_and_check_id_is_documented() -> None:
 
     text = "".join(p.read_text() for p in DOCS.glob("*.md"))
     assert [key for key in OPTIONS if f"`{key}`" not in text] == []
-    ids = set(re.findall(r"aws_websockets\.[EW]\d{3}", (SOURCE / "checks.py").read_text()))
+    sources = "".join((SOURCE / name).read_text() for name in ("checks.py", "view_checks.py"))
+    ids = set(re.findall(r"aws_websockets\.[EW]\d{3}", sources))
     settings_page = (DOCS / "settings.md").read_text()
     assert ids and {i for i in ids if f"`{i}`" not in settings_page} == set()

@@ -42,8 +42,10 @@ def run_page(browser: Any, html: str) -> tuple[Any, list[str], list[str], list[s
 
     def answer(route: Any) -> None:
         path = urlsplit(route.request.url).path
-        if path == STATIC_CLIENT:
-            route.fulfill(status=200, content_type="text/javascript", body=CLIENT_JS.read_text())
+        module = CLIENT_JS.parent / path.rpartition("/")[2]
+        if path.rpartition("/")[0] == STATIC_CLIENT.rpartition("/")[0] and module.is_file():
+            # client.js and the module it imports (channels.js)
+            route.fulfill(status=200, content_type="text/javascript", body=module.read_text())
         elif path == "/ws-token/":
             assert route.request.headers.get("x-csrftoken") == "csrf-cookie"
             tokens.append(f"token-{len(tokens) + 1}")

@@ -38,7 +38,12 @@ def view_for(request: Any, cls: type[WebSocketView] = WebSocketView, **attrs: An
 class TestConnectUseragent:
     @pytest.mark.parametrize(
         ("agent", "refused"),
-        [("Mozilla/5.0", False), ("", True), ("AmazonAPIGateway_abc123defg", True)],
+        [
+            ("AmazonAPIGateway_abc123defg", False),  # release 4.1: API Gateway's, this API's
+            ("Mozilla/5.0", True),
+            ("", True),
+            ("AmazonAPIGateway_otherapi12", True),
+        ],
     )
     def test_on(self, gateway, agent, refused) -> None:
         headers = callback_headers(gateway, "c1=", event="connect", extra={"User-Agent": agent})
@@ -48,6 +53,13 @@ class TestConnectUseragent:
             assert response.content.decode() == UNEXPECTED_USERAGENT
         else:
             assert response is None
+
+    def test_the_pinned_id_wins(self, gateway) -> None:
+        agent = "AmazonAPIGateway_abc123defg"
+        headers = callback_headers(gateway, "c1=", event="connect", extra={"User-Agent": agent})
+        request = RequestFactory().post("/ws/connect", headers=headers)
+        view = view_for(request, CHECK_CONNECT_USERAGENT=True, aws_api_gateway_id="pinned1234")
+        assert view.check_connect_useragent(request).content.decode() == UNEXPECTED_USERAGENT
 
     def test_off_by_default(self, gateway) -> None:
         headers = callback_headers(gateway, "c1=", event="connect", extra={"User-Agent": ""})

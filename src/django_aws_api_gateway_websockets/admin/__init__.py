@@ -63,12 +63,17 @@ from .sessions import (
     WebSocketSessionAdmin,
     WebSocketTokenAdmin,
 )
+from .sync import SYNC_ACTIONS, SyncErrorMessages, sync_from_aws, sync_to_aws
+
+#: Release 4.1's name for the mixin that turns failed AWS pushes of saves/deletes into messages.
+SyncErrorMessageMixin = SyncErrorMessages
 
 __all__ = [
     "AUDIT_LOGGER",
     "AWS_ERRORS",
     "GATEWAY_ACTIONS",
     "PROVISIONING_ACTIONS",
+    "SYNC_ACTIONS",
     "TOKEN_PREFIX_LENGTH",
     "URL_FIELD_OVERRIDES",
     "ActionRefusedError",
@@ -85,6 +90,8 @@ __all__ = [
     "Outcome",
     "ReadOnlyAdminMixin",
     "Step",
+    "SyncErrorMessageMixin",
+    "SyncErrorMessages",
     "WebSocketSessionAdmin",
     "WebSocketTokenAdmin",
     "Wording",
@@ -102,5 +109,7 @@ __all__ = [
     "rules_summary",
     "run_action",
     "save_route",
+    "sync_from_aws",
+    "sync_to_aws",
     "teardown_gateways",
 ]

@@ -54,6 +54,11 @@ class ChannelPermissionAdmin(PermissionAdminBase):
         rules = ChannelPermissionRule.objects.prefetch_related("permissions__content_type")
         return super().get_queryset(request).prefetch_related(Prefetch("rules", queryset=rules))
 
+    @admin.display(description="rules")
+    def rules_summary(self, obj: ChannelPermission) -> str:
+        """Release 4.1's column: a ``permissions`` channel's rules (``""`` for other levels)."""
+        return rules_summary(obj) if obj.access == ChannelAccess.PERMISSIONS else ""
+
     @admin.display(description="who may join")
     def who_may_join(self, obj: ChannelPermission) -> str:
         if obj.access == ChannelAccess.PERMISSIONS:

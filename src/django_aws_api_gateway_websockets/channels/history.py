@@ -138,6 +138,18 @@ def positions(channels: Iterable[str]) -> dict[str, tuple[int, Position]]:
     }
 
 
+def page_positions(channels: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """``{channel: {"offset": n, "epoch": e}}`` of the history channels among ``channels``
+    (others, and values that are not channel names, are left out): what a page rendered now
+    hands its client, so the first ``subscribe`` asks for exactly what happened since."""
+    wanted = []
+    for channel in channels:
+        namespace = namespace_of(channel) if is_channel(channel) else None
+        if namespace is not None and namespace.history:
+            wanted.append(channel)
+    return {channel: position.as_dict() for channel, (_, position) in positions(wanted).items()}
+
+
 def recover(
     stream_id: int, namespace: Namespace, since: Position, current: Position
 ) -> tuple[bool, list[dict[str, Any]]]:

@@ -31,12 +31,15 @@ def live() -> Q:
     return Q(session__connected=True, session__updated_on__gte=cutoff)
 
 
-def members(channels: Iterable[str]) -> dict[str, dict[Any, Any]]:
-    """``{channel: {user_id: info}}`` for ``channels``, in one query."""
+def members(channels: Iterable[str], *, exclude_session: Any = None) -> dict[str, dict[Any, Any]]:
+    """``{channel: {user_id: info}}`` for ``channels``, in one query; through connections
+    other than ``exclude_session`` when given."""
     found: dict[str, dict[Any, Any]] = {channel: {} for channel in channels}
     if not found:
         return found
     rows = ChannelSubscription.objects.filter(live(), channel__in=list(found), user__isnull=False)
+    if exclude_session is not None:
+        rows = rows.exclude(session=exclude_session)
     for channel, user_id, info in rows.values_list("channel", "user_id", "info"):
         found[channel].setdefault(user_id, info)
     return found

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import CharField, Value
 
 from .. import messaging
 from ..conf import conf
-from ..models import ChannelSubscription, WebSocketSession
+from ..models import ChannelPermission, ChannelSubscription, WebSocketSession
 from . import frames, history, presence
 from .history import Position
 from .names import Namespace, namespace_of
@@ -46,11 +47,42 @@ def _info_size(info: Any) -> int:
     return len(json.dumps(info, cls=DjangoJSONEncoder).encode())
 
 
+def subscribed_and_access(
+    session: WebSocketSession, channels: Sequence[str]
+) -> tuple[set[str], dict[str, str]]:
+    """In one statement: the channels ``session`` is subscribed to, and the ``access`` of each
+    of ``channels`` that has a ``ChannelPermission`` row (what authorizing a batch needs)."""
+    mine = (
+        ChannelSubscription.objects.filter(session=session)
+        .order_by()
+        .annotate(access=Value("", output_field=CharField()), mine=Value(1))
+        .values_list("channel", "access", "mine")
+    )
+    listed = (
+        ChannelPermission.objects.filter(channel_name__in=set(channels))
+        .order_by()
+        .annotate(mine=Value(0))
+        .values_list("channel_name", "access", "mine")
+    )
+    subscribed: set[str] = set()
+    access: dict[str, str] = {}
+    for channel, value, is_mine in mine.union(listed, all=True):
+        if is_mine:
+            subscribed.add(channel)
+        else:
+            access[channel] = value
+    return subscribed, access
+
+
 def subscribe(
-    session: WebSocketSession, wanted: Sequence[Wanted], authorize: Authorize
+    session: WebSocketSession,
+    wanted: Sequence[Wanted],
+    authorize: Authorize,
+    subscribed: set[str] | None = None,
 ) -> dict[str, Any]:
     """Subscribe ``session`` to ``wanted`` (authorized one by one by ``authorize``); the
-    ``subscribed`` frame answering it."""
+    ``subscribed`` frame answering it. ``subscribed``: the connection's subscriptions when the
+    caller read them already (:func:`subscribed_and_access`), saving a statement."""
     refused: list[dict[str, str]] = []
     admitted: dict[str, tuple[Wanted, Namespace, Any]] = {}
     for item in wanted:
@@ -74,35 +106,42 @@ def subscribe(
         return _frame([], refused)
 
     # Statement 1: the connection's subscriptions (for the limit and for re-subscribes).
-    mine = set(
-        ChannelSubscription.objects.filter(session=session).values_list("channel", flat=True)
+    mine = (
+        subscribed
+        if subscribed is not None
+        else set(
+            ChannelSubscription.objects.filter(session=session).values_list("channel", flat=True)
+        )
     )
     room = conf.max_subscriptions_per_connection - len(mine)
     user_id = session.user_id
-    watched = [c for c, (_, ns, _) in admitted.items() if ns.presence]
-    before = presence.members(watched)  # one statement, when any channel has presence
     new: list[ChannelSubscription] = []
-    for channel, (_item, namespace, info) in list(admitted.items()):
+    for channel, (_item, _namespace, info) in list(admitted.items()):
         if channel in mine:
             continue
         if room <= 0:
             refused.append(frames.refused(channel, frames.TOO_MANY_SUBSCRIPTIONS))
             del admitted[channel]
             continue
-        if namespace.presence and user_id is not None:
-            members = before[channel]
-            full = user_id not in members and len(members) >= namespace.max_members
-            if full and namespace.over_max_members == "refuse":
-                refused.append(frames.refused(channel, frames.CHANNEL_FULL))
-                del admitted[channel]
-                continue
         room -= 1
         new.append(
             ChannelSubscription(session=session, channel=channel, user_id=user_id, info=info)
         )
-    # Statement 2: the new rows, before the streams are read (a publication committed after
-    # the read reaches this connection live; one committed before is within its position).
+    # Statement 2: the new rows, before the streams and the members are read. A publication
+    # committed after the read reaches this connection live; one committed before is within
+    # its position. A member subscribing at the same time is in the snapshot, or inserted
+    # after it and then announces its join to this connection (now a row).
     ChannelSubscription.objects.bulk_create(new, ignore_conflicts=True)
+    added = {row.channel for row in new}
+    watched = [c for c, (_, ns, _) in admitted.items() if ns.presence]
+    # The members through other connections: one statement, when any channel has presence.
+    before = presence.members(watched, exclude_session=session)
+    full = [c for c in watched if c in added and _full(admitted[c][1], before[c], user_id)]
+    if full:  # refused after all: the rows go again (a statement only then)
+        ChannelSubscription.objects.filter(session=session, channel__in=full).delete()
+        for channel in full:
+            refused.append(frames.refused(channel, frames.CHANNEL_FULL))
+            del admitted[channel]
 
     streams = history.positions(c for c, (_, ns, _) in admitted.items() if ns.history)
     entries = []
@@ -119,7 +158,7 @@ def subscribe(
                 entry["publications"] = history.latest(stream_id, namespace, position)
         if namespace.presence:
             members = dict(before[channel])
-            joined = user_id is not None and user_id not in members
+            joined = user_id is not None and user_id not in members and channel in added
             if user_id is not None:
                 members.setdefault(user_id, info)
             entry["presence"] = presence.snapshot(namespace, members)
@@ -129,6 +168,16 @@ def subscribe(
                 )
         entries.append(entry)
     return _fit(_frame(entries, refused))
+
+
+def _full(namespace: Namespace, members: Mapping[Any, Any], user_id: Any) -> bool:
+    """A new member of a channel at its cap, where the namespace refuses beyond it."""
+    return (
+        namespace.over_max_members == "refuse"
+        and user_id is not None
+        and user_id not in members
+        and len(members) >= namespace.max_members
+    )
 
 
 def _frame(entries: list[dict[str, Any]], refused: list[dict[str, str]]) -> dict[str, Any]:

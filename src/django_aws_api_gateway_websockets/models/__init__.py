@@ -28,6 +28,8 @@ from __future__ import annotations
 import boto3
 
 from ..aws import get_boto3_client, get_region_name
+from ..conf import GATEWAY_SECRET_RE as GATEWAY_SECRET_PATTERN
+from ..conf import conf
 from ..integration_hosts import validate_integration_host
 from ..messaging import MAX_MESSAGE_SIZE
 from ..messaging import encode as serialise_message
@@ -61,10 +63,19 @@ from .sessions import (
 from .subscriptions import ChannelPublication, ChannelStream, ChannelSubscription
 from .tokens import TOKEN_RE, ConnectionRateLimit, WebSocketToken
 
+
+def get_gateway_secrets() -> list[str]:
+    """Release 4.1's name: the accepted ``WEBSOCKETS["gateway_secret"]`` values, the one sent
+    first (``[]`` when unset or invalid; an invalid setting refuses every callback, check
+    ``aws_websockets.E002``)."""
+    return list(conf.gateway_secrets)
+
+
 __all__ = [
     "API_NAME_RE",
     "DOMAIN_NAME_RE",
     "GATEWAY_SECRET_HEADER",
+    "GATEWAY_SECRET_PATTERN",
     "MAX_MESSAGE_SIZE",
     "TOKEN_RE",
     "ApiGateway",
@@ -89,6 +100,7 @@ __all__ = [
     "collect_deferred_sync_errors",
     "deliver_broadcast",
     "get_boto3_client",
+    "get_gateway_secrets",
     "get_region_name",
     "hash_session_key",
     "hash_user_auth",

@@ -75,7 +75,11 @@ class ChannelPermission(models.Model):
         return False
 
     def rule_permission_labels(self) -> list[list[str]]:
-        """The ``app_label.codename`` lists of this channel's non-empty rules (one query)."""
+        """The ``app_label.codename`` lists of this channel's non-empty rules (one query, none
+        for a row built by :meth:`batch`)."""
+        labels: list[list[str]] | None = getattr(self, "_batch_labels", None)
+        if labels is not None:
+            return labels
         through = ChannelPermissionRule.permissions.through
         rows = (
             through.objects.filter(channelpermissionrule__channel_permission=self)
@@ -90,6 +94,35 @@ class ChannelPermission(models.Model):
         for rule_id, app_label, codename in rows:
             by_rule[rule_id].append(f"{app_label}.{codename}")
         return list(by_rule.values())
+
+    @classmethod
+    def batch(cls, access: dict[str, str]) -> dict[str, ChannelPermission]:
+        """Rows for many channels at once, from their ``access`` values (read by the caller):
+        unsaved rows whose :meth:`allows` needs no query of its own; the rules of every
+        ``permissions`` channel among them are read in one query."""
+        rows = {name: cls(channel_name=name, access=value) for name, value in access.items()}
+        ruled = [name for name, value in access.items() if value == ChannelAccess.PERMISSIONS]
+        if not ruled:
+            return rows
+        through = ChannelPermissionRule.permissions.through
+        found = (
+            through.objects.filter(
+                channelpermissionrule__channel_permission__channel_name__in=ruled
+            )
+            .order_by("channelpermissionrule_id", "permission__codename")
+            .values_list(
+                "channelpermissionrule__channel_permission__channel_name",
+                "channelpermissionrule_id",
+                "permission__content_type__app_label",
+                "permission__codename",
+            )
+        )
+        by_rule: dict[str, defaultdict[int, list[str]]] = {n: defaultdict(list) for n in ruled}
+        for name, rule_id, app_label, codename in found:
+            by_rule[name][rule_id].append(f"{app_label}.{codename}")
+        for name in ruled:
+            rows[name]._batch_labels = list(by_rule[name].values())  # type: ignore[attr-defined]
+        return rows
 
 
 class ChannelPermissionRule(models.Model):

@@ -20,7 +20,7 @@ from ..routes import BUILTIN_ROUTES, RESERVED_TAG_PREFIX
 from ..wire import stage_name
 from ._compare import ROW_MARKER_TAG
 from ._routes import live_routes
-from ._run import Run, text
+from ._run import Run, integration_id_of, text
 from ._sync import NOT_DEPLOYED_FROM, require_api, sync_errors
 
 if TYPE_CHECKING:
@@ -34,11 +34,6 @@ API_FIELDS = {
     "route_selection_expression": "RouteSelectionExpression",
 }
 _DEFAULT_SLUG = BUILTIN_ROUTES["$default"]
-
-
-def _integration_id(route: dict[str, Any]) -> str:
-    target = text(route, "Target")
-    return target.split("/", 1)[1] if target.startswith("integrations/") else ""
 
 
 def _is_url(value: str) -> bool:
@@ -65,7 +60,7 @@ def _gateway_values(
         }
     default = routes.get("$default")
     if default is not None:
-        uri = text(integrations.get(_integration_id(default)), "IntegrationUri")
+        uri = text(integrations.get(integration_id_of(default)), "IntegrationUri")
         if uri.endswith(_DEFAULT_SLUG):
             values["target_base_endpoint"] = uri[: -len(_DEFAULT_SLUG)]
     gateway = run.gateway
@@ -103,7 +98,7 @@ def _pull_routes(
                 )
             continue
         remote.pop(text(live, "RouteKey"), None)
-        integration_id = _integration_id(live)
+        integration_id = integration_id_of(live)
         uri = text(integrations.get(integration_id), "IntegrationUri")
         values = {
             "route_key": text(live, "RouteKey"),
@@ -117,7 +112,7 @@ def _pull_routes(
             model.objects.filter(pk=local.pk).update(**values)
             sentences.append(f"Updated the {values['route_key']} route ({', '.join(changed)})")
     for key, live in sorted(remote.items()):
-        integration_id = _integration_id(live)
+        integration_id = integration_id_of(live)
         uri = text(integrations.get(integration_id), "IntegrationUri")
         if not _is_url(uri) or len(key) > (model._meta.get_field("route_key").max_length or 0):
             sentences.append(f"Not added the {key} route: its integration is not an HTTP URL")

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..routes import BUILTIN_ROUTES, ROUTE_RESPONSE_KEY, Gateway, Integration, Route
 from ._compare import diff, params_diff
-from ._run import Change, Run, text
+from ._run import Change, Run, integration_id_of, integration_target, text
 
 
 def integration_kwargs(integration: Integration) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def route_kwargs(route: Route, integration_id: str) -> dict[str, Any]:
         "ApiKeyRequired": False,
         "AuthorizationType": "NONE",
         "RouteKey": route.route_key,
-        "Target": f"integrations/{integration_id}",
+        "Target": integration_target(integration_id),
     }
     if route.two_way:
         kwargs["RouteResponseSelectionExpression"] = ROUTE_RESPONSE_KEY
@@ -54,7 +54,7 @@ def route_kwargs(route: Route, integration_id: str) -> dict[str, Any]:
 
 
 def _route_diff(live: Mapping[str, Any], route: Route, integration_id: str) -> list[str]:
-    diffs = diff("target", live.get("Target"), f"integrations/{integration_id}")
+    diffs = diff("target", live.get("Target"), integration_target(integration_id))
     diffs += diff("authorization", live.get("AuthorizationType") or "NONE", "NONE")
     if route.two_way:
         diffs += diff(
@@ -77,8 +77,7 @@ def converge_route(
     api_id = run.gateway.api_id
     key = route.route_key
     changed = False
-    target = (live_route or {}).get("Target") or ""
-    integration_id = target.split("/", 1)[1] if target.startswith("integrations/") else ""
+    integration_id = integration_id_of(live_route)
     live_integration = integrations.get(integration_id)
     kwargs = integration_kwargs(route.integration)
     if live_integration is None:

@@ -128,6 +128,40 @@ def is_not_found(error: BaseException) -> bool:
     }
 
 
+def paginate(fetch: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated apigatewayv2 ``Get*`` call: ``fetch(extra)`` answers one page
+    (``extra`` carries the ``NextToken``); an answer that is not a page ends the listing."""
+    token: str | None = None
+    while True:
+        page = fetch({"NextToken": token} if token else {}) or {}
+        found = page.get("Items")
+        if isinstance(found, list):
+            yield from (dict(item) for item in found if isinstance(item, dict))
+        next_token = page.get("NextToken")
+        if not isinstance(next_token, str) or not next_token or next_token == token:
+            return
+        token = next_token
+
+
+#: How a route's ``Target`` names its integration.
+INTEGRATION_TARGET_PREFIX = "integrations/"
+
+
+def integration_target(integration_id: str) -> str:
+    """The ``Target`` of a route that sends to ``integration_id``."""
+    return f"{INTEGRATION_TARGET_PREFIX}{integration_id}"
+
+
+def integration_id_of(route: dict[str, Any] | None) -> str:
+    """The id of the integration a route (an AWS answer) sends to; ``""`` when none."""
+    target = text(route, "Target")
+    return (
+        target[len(INTEGRATION_TARGET_PREFIX) :]
+        if target.startswith(INTEGRATION_TARGET_PREFIX)
+        else ""
+    )
+
+
 class Run:
     """One pass over a gateway's resources (see the module docstring)."""
 
@@ -202,17 +236,8 @@ class Run:
 
     def items(self, step: str, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every item of a paginated apigatewayv2 ``Get*`` call."""
-        token: str | None = None
-        while True:
-            page_kwargs = dict(kwargs, NextToken=token) if token else kwargs
-            page = self.read(step, partial(getattr(self.api, operation), **page_kwargs)) or {}
-            found = page.get("Items")
-            if isinstance(found, list):
-                yield from (dict(item) for item in found if isinstance(item, dict))
-            next_token = page.get("NextToken")
-            if not isinstance(next_token, str) or not next_token or next_token == token:
-                return
-            token = next_token
+        call = getattr(self.api, operation)
+        return paginate(lambda extra: self.read(step, partial(call, **kwargs, **extra)))
 
     def change(self, change: Change, call: Callable[[], Any]) -> dict[str, Any] | None:
         """Record ``change``; unless this is a dry run, report it, carry it out and return the

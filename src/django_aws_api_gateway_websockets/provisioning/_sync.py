@@ -26,7 +26,15 @@ from . import _status
 from ._legacy import sync_additional_route
 from ._order import apply, describe
 from ._routes import live_routes
-from ._run import NOT_A_RESPONSE, Change, ProvisioningError, Run, text
+from ._run import (
+    NOT_A_RESPONSE,
+    Change,
+    ProvisioningError,
+    Run,
+    integration_id_of,
+    integration_target,
+    text,
+)
 from ._stage import deploy
 
 if TYPE_CHECKING:
@@ -134,8 +142,7 @@ def remove_route(route: ApiGatewayAdditionalRoute, client: Any = None) -> list[s
         routes, _integrations = live_routes(run)
         live = routes.get(route.route_key)
         route_id = text(live, "RouteId") if live else route.route_id
-        target = text(live, "Target") if live else ""
-        integration_id = target.split("/", 1)[1] if "/" in target else route.integration_id
+        integration_id = integration_id_of(live) or route.integration_id
         if not route_id:
             return []
         run.change(
@@ -143,7 +150,7 @@ def remove_route(route: ApiGatewayAdditionalRoute, client: Any = None) -> list[s
             partial(run.api.delete_route, ApiId=api_id, RouteId=route_id),
         )
         in_use = {text(r, "Target") for key, r in routes.items() if key != route.route_key}
-        if integration_id and f"integrations/{integration_id}" not in in_use:
+        if integration_id and integration_target(integration_id) not in in_use:
             run.change(
                 Change("delete", "integration", route.route_key, (integration_id,)),
                 partial(run.api.delete_integration, ApiId=api_id, IntegrationId=integration_id),

@@ -17,17 +17,11 @@ from typing import Any
 
 from django import template
 
-from ..channels.history import positions
-from ..channels.names import is_channel, namespace_of
+from ..channels.history import page_positions
 
 register = template.Library()
 
 
 @register.simple_tag
 def channel_positions(*channels: Any) -> dict[str, dict[str, Any]]:
-    wanted = []
-    for channel in channels:
-        namespace = namespace_of(channel) if is_channel(channel) else None
-        if namespace is not None and namespace.history:
-            wanted.append(channel)
-    return {channel: position.as_dict() for channel, (_, position) in positions(wanted).items()}
+    return page_positions(channels)

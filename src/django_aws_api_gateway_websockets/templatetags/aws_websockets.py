@@ -10,8 +10,10 @@
     </script>
 
 The tag reads the context the mixins in :mod:`django_aws_api_gateway_websockets.mixins` provide
-(``websocket_url``, ``channel_name``, ``api_gateway_route``), adds the token endpoint (the URL
-named ``websocket_token``) and the CSRF settings, and renders them with
+(``websocket_url``, ``channel_name``, ``api_gateway_route``, and ``websocket_channels`` with
+their ``channel_positions`` at render time, which the client subscribes to from there), adds
+the token endpoint (the URL named ``websocket_token``) and the CSRF settings, and renders them
+with
 :func:`django.utils.html.json_script`: a ``<script type="application/json">`` element whose
 content can never close the element or run as code, whatever a channel name holds.
 
@@ -66,6 +68,8 @@ CLIENT_OPTIONS = (
     "queueLimit",
     "maxMessageBytes",
     "autoConnect",
+    "channels",
+    "positions",
     "version",
     "debug",
     "unavailable",
@@ -135,6 +139,10 @@ def client_config(context: Any, **overrides: Any) -> dict[str, Any]:
         "version": __version__,
     }
     config.update(_route_options(context.get("api_gateway_route")))
+    channels = list(context.get("websocket_channels") or ())
+    if channels:
+        config["channels"] = channels
+        config["positions"] = dict(context.get("channel_positions") or {})
     unavailable = _unavailable(context)
     if unavailable:
         config["unavailable"] = unavailable

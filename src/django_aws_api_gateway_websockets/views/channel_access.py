@@ -34,8 +34,16 @@ class ChannelAccessChecks(LegacyHooks):
     #: ``True``: the view's permission lists apply on ``$connect`` too (403).
     CHECK_PERMISSIONS_ON_CONNECT = False
 
+    #: Rows read ahead for a batch of channels (a ``subscribe``): channel → row, for every
+    #: channel of the batch (``None``: it has no row). Set and cleared by the handler.
+    _channel_batch: dict[str, ChannelPermission | None] | None = None
+
     def get_channel_permission(self, channel_name: str) -> ChannelPermission | None:
-        """The ``ChannelPermission`` row of ``channel_name``, or ``None`` (one query)."""
+        """The ``ChannelPermission`` row of ``channel_name``, or ``None`` (one query; none
+        while a ``subscribe`` batch has read its channels' rows ahead)."""
+        batch = self._channel_batch
+        if batch is not None and channel_name in batch:
+            return batch[channel_name]
         return ChannelPermission.for_channel(channel_name)
 
     def can_join_channel(self, request: HttpRequest, channel_name: str) -> bool:

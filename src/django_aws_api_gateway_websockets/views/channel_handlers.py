@@ -15,8 +15,9 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from ..channels import subscriptions
 from ..channels.history import Position
-from ..channels.names import is_channel, personal_channel
+from ..channels.names import PERSONAL_PREFIX, is_channel, personal_channel
 from ..conf import conf
+from ..models import ChannelPermission, WebSocketSession
 from .connect import ConnectChecks
 from .responses import INVALID_SUBSCRIBE, bad_request
 
@@ -74,17 +75,38 @@ class ChannelHandlers(ConnectChecks):
         dict admits with that per-member info (shown in presence, at most 1 KB).
 
         The default admits the connection's primary channel and its user's personal channel
-        ``user#<pk>``. Override it to admit more (look the channel up in your own data).
+        ``user#<pk>`` (another user's never); any other channel by the rules of ``$connect`` and
+        ``change_channel``: :meth:`can_join_channel` (its ``ChannelPermission`` row, else
+        ``ALLOW_UNLISTED_CHANNELS``). The rows of a whole ``subscribe`` batch are read in the
+        statement that reads the connection's subscriptions, so an open channel costs nothing.
+        Override it to admit more (look the channel up in your own data), calling
+        ``super()`` to keep these rules.
         """
-        # SEAM (4.1 channel permissions): when the ChannelPermission model lands, the default
-        # applies ChannelPermission.for_channel(channel).allows(request.user) here as well.
         session = self.websocket_session
         if session is None:
             return False
         if channel == session.channel_name:
             return True
-        # The session's user id: no query to load the user.
-        return session.user_id is not None and channel == personal_channel(session.user_id)
+        if channel.startswith(PERSONAL_PREFIX):
+            # The session's user id: no query to load the user.
+            return session.user_id is not None and channel == personal_channel(session.user_id)
+        return self.can_join_channel(request, channel) is True
+
+    def _subscribe(
+        self, request: HttpRequest, session: WebSocketSession, wanted: list[subscriptions.Wanted]
+    ) -> dict[str, Any]:
+        """Subscribe a batch: one statement reads the connection's subscriptions and the
+        batch's permission rows, then each channel is authorized without a query of its own."""
+        channels = [w.channel for w in wanted]
+        mine, access = subscriptions.subscribed_and_access(session, channels)
+        rows = ChannelPermission.batch(access)
+        self._channel_batch = {channel: rows.get(channel) for channel in channels}
+        try:
+            return subscriptions.subscribe(
+                session, wanted, lambda channel: self.authorize_channel(request, channel), mine
+            )
+        finally:
+            self._channel_batch = None
 
     def get_initial_channels(self, request: HttpRequest) -> list[str]:
         """Channels to subscribe the connection to at ``$connect`` (each authorized by
@@ -101,11 +123,7 @@ class ChannelHandlers(ConnectChecks):
             bad = [c for c in initial if not is_channel(c)]
             if bad:
                 raise ValueError(f"get_initial_channels returned invalid channel names: {bad}")
-            subscriptions.subscribe(
-                session,
-                [subscriptions.Wanted(c) for c in initial],
-                lambda channel: self.authorize_channel(request, channel),
-            )
+            self._subscribe(request, session, [subscriptions.Wanted(c) for c in initial])
         return response
 
     def subscribe(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -115,10 +133,7 @@ class ChannelHandlers(ConnectChecks):
             return bad_request(INVALID_SUBSCRIBE)
         session = self.websocket_session
         assert session is not None
-        frame = subscriptions.subscribe(
-            session, wanted, lambda channel: self.authorize_channel(request, channel)
-        )
-        return JsonResponse(frame)
+        return JsonResponse(self._subscribe(request, session, wanted))
 
     def unsubscribe(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """``{"handler": "unsubscribe", "channels": [...]}``: answers an ``unsubscribed``

@@ -26,6 +26,7 @@ from ..login_binding import login_hashes
 from ..models import TOKEN_RE, ConnectionRateLimit, WebSocketSession, hot
 from ..wire import CLIENT_IP_HEADER
 from . import gateway_auth
+from .base import API_ID_HEADER
 from .channel_access import ChannelAccessChecks
 from .responses import (
     DUPLICATE_CONNECTION,
@@ -205,12 +206,17 @@ class ConnectChecks(ChannelAccessChecks):
         return None
 
     def check_connect_useragent(self, request: HttpRequest) -> HttpResponseBase | None:
-        """With ``CHECK_CONNECT_USERAGENT`` (release 4.1): the ``$connect`` carries a browser's
-        ``User-Agent`` (present, and not API Gateway's own)."""
+        """With ``CHECK_CONNECT_USERAGENT`` (release 4.1's meaning): the ``$connect`` carries API
+        Gateway's own ``User-Agent``, ``AmazonAPIGateway_<api id>``, for the pinned
+        ``aws_api_gateway_id``, else the calling gateway's id. Off by default: many APIs forward
+        the browser's ``User-Agent`` on ``$connect``. A sanity check, not authentication."""
         if not self.CHECK_CONNECT_USERAGENT:
             return None
-        agent = request.headers.get("User-Agent", "").strip()
-        if not agent or agent.startswith(self.expected_useragent_prefix):
+        gateway = self.api_gateway
+        api_id = self.aws_api_gateway_id or (gateway.api_id if gateway is not None else "")
+        api_id = api_id or request.headers.get(API_ID_HEADER, "")
+        expected = f"{self.expected_useragent_prefix}{api_id}"
+        if not api_id or request.headers.get("User-Agent", "") != expected:
             return self.invalid_useragent(request)
         return None
 

@@ -11,6 +11,15 @@
  *     socket.send("say", { text: "hello" });                  // {"handler": "say", "text": ...}
  *   </script>
  *
+ * Channels (the server's `subscribe`/`unsubscribe` handlers; docs/channels-presence-history.md):
+ *
+ *     socket.subscribe("chat:7");                             // now, and after every reconnect
+ *     socket.on("publication", ({ channel, data, offset }) => show(data));  // each offset once
+ *     socket.on("subscribed", ({ channel, recovered }) => { if (recovered === false) reload(); });
+ *     socket.on("presence", ({ channel, count, members }) => render(members));
+ *     socket.on("join", ({ channel, user, info }) => ...); socket.on("leave", ...);
+ *     socket.presence("chat:7");                              // {count, members: [{user, info}]}
+ *
  * What it does for you:
  * - Before every connect (the first, each reconnect, each renewal) it POSTs to the token
  *   endpoint with the CSRF token and the session cookie, and connects with that fresh one-time
@@ -23,9 +32,20 @@
  *   only then closes the old one.
  * - While there is no connection, `send()` queues messages (at most `queueLimit`; the oldest
  *   are dropped beyond it) and sends them, in order, once connected.
+ * - Every new connection (reconnect or renewal) subscribes again to the channels wanted, each
+ *   with `since` = the last position seen, so missed publications are recovered (or
+ *   "subscribed" says `recovered: false`). A renewal closes the old connection only once the
+ *   new one's subscriptions are answered: presence sees no leave. Duplicates (the overlap,
+ *   retries) are dropped by offset; the first subscribe starts from `positions` (rendered
+ *   with the page by `{% channel_positions %}` / the mixins), so nothing between the HTML and
+ *   the socket is lost.
  * - It tells you what happens: `state`, and events "statechange", "open", "message", "close",
- *   "retry", "error" and "drop" (with `event.detail`), or `on(type, detail => ...)`.
+ *   "retry", "error", "drop", and for channels "subscribed", "unsubscribed", "refused",
+ *   "publication", "duplicate", "join", "leave", "presence" (with `event.detail`), or
+ *   `on(type, detail => ...)`. Channel frames are not "message" events.
  */
+
+import { ChannelSet } from "./channels.js";
 
 export const VERSION = "5.0.0.dev0";
 
@@ -67,12 +87,18 @@ export const DEFAULTS = Object.freeze({
   queueLimit: 100, //            messages kept while disconnected
   maxMessageBytes: 32768, //     larger messages throw RangeError (API Gateway: 32 KB frames)
   autoConnect: true, //          connect() opens at once (used by connect(config))
+  channels: null, //             channels to subscribe to once connected (list of names)
+  positions: null, //            {channel: {offset, epoch}}: where the page's content stops
   version: null, //              the package version the page was rendered with
   debug: false, //               log what happens to the console
   unavailable: null, //          why the page has no url (the tag says which route is missing)
 });
 
 const CHANNEL_RE = /^[a-zA-Z0-9_-]{1,128}$/;
+/** Channels per subscribe message (the server's default limit is 100 per connection). */
+const SUBSCRIBE_BATCH = 50;
+/** A renewal closes the old connection after this long even if subscribes are unanswered. */
+const RENEWAL_OVERLAP = 10000;
 
 /** The token endpoint refused for good (not logged in, CSRF failure): no point retrying. */
 export class TokenRefused extends Error {
@@ -174,6 +200,10 @@ export class WebSocketClient extends EventTarget {
     this._openedAt = 0;
     this._closing = false;
     this._starting = false;
+    this._draining = null; //   the old socket of a renewal, until the new one is subscribed
+    this._drainTimer = null;
+    this._channels = new ChannelSet((type, detail) => this._emit(type, detail), this.options.positions);
+    for (const channel of this.options.channels || []) this._channels.add(channel);
     this._onOnline = () => {
       if (this.state === STATES.WAITING) this._retryNow();
     };
@@ -182,6 +212,41 @@ export class WebSocketClient extends EventTarget {
   /** The channel the next connection joins. */
   get channel() {
     return this._channel;
+  }
+
+  /** The channels subscribed to (or to be, once connected), in the order asked. */
+  get subscriptions() {
+    return this._channels.channels;
+  }
+
+  /**
+   * Subscribe to `channel` now (when connected) and after every reconnect and renewal. A
+   * channel already wanted is not asked again. Answers: "subscribed" or "refused" events.
+   */
+  subscribe(channel) {
+    if (this._channels.has(channel)) return false;
+    const item = this._channels.add(channel);
+    if (!this._isOpen()) return false;
+    this._write(JSON.stringify(this._subscribeMessage("subscribe", [item])));
+    return true;
+  }
+
+  /** Stop receiving `channel` (its position and members are forgotten). */
+  unsubscribe(channel) {
+    if (!this._channels.remove(channel)) return false;
+    if (!this._isOpen()) return false;
+    this._write(JSON.stringify(this._subscribeMessage("unsubscribe", [channel])));
+    return true;
+  }
+
+  /** `{count, members: [{user, info}] | null}` of a presence channel subscribed to, or null. */
+  presence(channel) {
+    return this._channels.presence(channel);
+  }
+
+  /** `{offset, epoch}` of the last publication seen on `channel`, or null. */
+  position(channel) {
+    return this._channels.position(channel);
   }
 
   /** Listen to `type`; the callback gets `event.detail`. Returns a function that unsubscribes. */
@@ -218,6 +283,7 @@ export class WebSocketClient extends EventTarget {
       this._pending.socket?.close();
       this._pending = null;
     }
+    this._closeDraining();
     const socket = this.socket;
     this.socket = null;
     if (socket) {
@@ -287,6 +353,31 @@ export class WebSocketClient extends EventTarget {
     const previous = this.state;
     this.state = state;
     this._emit("statechange", { state, previous });
+  }
+
+  _isOpen() {
+    return Boolean(this.socket && this.socket.readyState === WebSocket.OPEN);
+  }
+
+  _subscribeMessage(handler, channels) {
+    return { ...this._routing(), [this.options.handlerKey]: handler, channels };
+  }
+
+  _resubscribe(socket) {
+    const items = this._channels.resubscribe();
+    for (let start = 0; start < items.length; start += SUBSCRIBE_BATCH) {
+      const batch = items.slice(start, start + SUBSCRIBE_BATCH);
+      socket.send(JSON.stringify(this._subscribeMessage("subscribe", batch)));
+    }
+    return items.length > 0;
+  }
+
+  _closeDraining() {
+    clearTimeout(this._drainTimer);
+    this._drainTimer = null;
+    const old = this._draining;
+    this._draining = null;
+    if (old) old.close(1000, "renewed");
   }
 
   _routing() {
@@ -401,7 +492,16 @@ export class WebSocketClient extends EventTarget {
     this.lastError = null;
     clearTimeout(this._retryTimer);
     this._retryTimer = null;
-    if (previous) previous.close(1000, "renewed"); // after the new one is open: no gap
+    const subscribing = this._resubscribe(socket);
+    this._closeDraining();
+    if (previous && subscribing) {
+      // make before break: the old connection stays until the new one's subscriptions are
+      // answered, so its $disconnect cannot make this user leave (and come back)
+      this._draining = previous;
+      this._drainTimer = setTimeout(() => this._closeDraining(), RENEWAL_OVERLAP);
+    } else if (previous) {
+      previous.close(1000, "renewed"); // after the new one is open: no gap
+    }
     while (this.queue.length && socket.readyState === WebSocket.OPEN) {
       this._write(this.queue.shift());
     }
@@ -418,8 +518,9 @@ export class WebSocketClient extends EventTarget {
   }
 
   _received(socket, event) {
-    // The old socket of a renewal may still deliver until the new one is open.
-    if (socket !== this.socket) return;
+    // The old socket of a renewal may still deliver until the new one is open (ignored), and
+    // until the new one is subscribed (kept: duplicates are dropped by offset).
+    if (socket !== this.socket && socket !== this._draining) return;
     const raw = event.data;
     if (typeof raw !== "string") {
       this._emit("message", { data: raw, raw });
@@ -431,6 +532,10 @@ export class WebSocketClient extends EventTarget {
       data = JSON.parse(raw);
     } catch {
       // not JSON (a plain-text answer, such as a 4xx body on a two-way route): as it is
+    }
+    if (this._channels.handle(data)) {
+      if (this._draining && this._channels.settled()) this._closeDraining();
+      return;
     }
     this._emit("message", { data, raw });
   }
