@@ -71,6 +71,8 @@ mariadb_tests=(
   tests/views/test_views.py tests/views/test_forgery.py tests/views/test_secrets.py
   tests/commands/test_reconcile.py tests/views/test_concurrency.py tests/views/test_hot_paths.py
   tests/views/test_login_binding.py tests/views/test_channel_access.py
+  tests/views/test_contract_hooks.py tests/views/test_connect_without_token.py
+  tests/channels/test_subscribe_permissions.py tests/channels/test_presence_race.py
 )
 
 # The measured pass starts coverage before pytest: pytest imports the package's pytest plugin (an
