@@ -38,7 +38,10 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
         post_save.connect(gateway_cache.gateway_changed, sender=ApiGateway)
         post_delete.connect(gateway_cache.gateway_changed, sender=ApiGateway)
         pre_migrate.connect(migration_history.refuse_unknown_history, sender=self)
-        user_logged_out.connect(login_binding.on_user_logged_out, dispatch_uid=self.name)
+        # No dispatch_uid: release 4.1 projects disconnect these two by the function alone
+        # (``models.close_sessions_on_logout``, ``models.disconnect_sessions_of_deleted_gateway``);
+        # connecting the same function twice is a no-op without one.
+        user_logged_out.connect(login_binding.on_user_logged_out)
         pre_delete.connect(login_binding.on_gateway_deleted, sender=ApiGateway)
         for model in (ApiGateway, ApiGatewayAdditionalRoute):
             pre_save.connect(integration_hosts.check_before_save, sender=model)

@@ -40,7 +40,9 @@ def _gateway_secret(value: Any) -> bool:
     return (
         isinstance(values, list | tuple)
         and bool(values)
-        and all(isinstance(v, str) and GATEWAY_SECRET_RE.match(v) for v in values)
+        # fullmatch: with match, "$" also matches before a trailing newline (a secret read
+        # from a file), which would end up inside API Gateway's quoted mapping value.
+        and all(isinstance(v, str) and GATEWAY_SECRET_RE.fullmatch(v) for v in values)
     )
 
 
@@ -411,9 +413,13 @@ def get_setting(name: str, default: Any = _UNSET) -> Any:
     return value
 
 
-def get_boolean_setting(name: str, default: bool = False) -> bool:
+def get_boolean_setting(name: str, default: bool = _UNSET) -> bool:
     """``WEBSOCKETS[name]`` as a boolean: ``True``/``False``, or a string such as ``"true"``,
-    ``"0"``, ``"yes"``, ``"off"``; anything else is ``default``."""
+    ``"0"``, ``"yes"``, ``"off"``; anything else is ``default`` (when not given: a known
+    boolean key's default, as in 4.1, e.g. ``True`` for ``push_changes_to_aws``; else False)."""
+    if default is _UNSET:
+        option = OPTIONS.get(name)
+        default = option.default if option is not None and option.valid is _bool else False
     value = conf.websockets.get(name, default)
     if isinstance(value, bool):
         return value

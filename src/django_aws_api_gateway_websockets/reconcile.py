@@ -35,6 +35,7 @@ from .aws import error_code, management_endpoint
 from .conf import conf
 from .messaging import RetryPolicy, call_with_retries, is_gone
 from .models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
+from .models.tokens import RATE_LIMIT_RETENTION_DAYS
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +229,9 @@ def _reconcile_batches(
             WebSocketSession.mark_disconnected(gone)
 
 
-def cleanup(*, token_age_seconds: int = 300, rate_limit_age_days: int = 7) -> CleanupReport:
+def cleanup(
+    *, token_age_seconds: int = 300, rate_limit_age_days: int = RATE_LIMIT_RETENTION_DAYS
+) -> CleanupReport:
     """Delete tokens older than ``token_age_seconds`` and rate-limit rows older than
     ``rate_limit_age_days``; clear ``previous_secret`` once its rotation window has passed."""
     tokens, _ = WebSocketToken.cleanup_expired(max_age_seconds=token_age_seconds)

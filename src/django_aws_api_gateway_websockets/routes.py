@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .conf import conf
+from .conf import OPTIONS, conf
 from .wire import CONTEXT_HEADERS, SECRET_HEADER, SETTINGS_SECRET_HEADER, stage_name
 
 if TYPE_CHECKING:
@@ -62,22 +62,37 @@ class Route:
     two_way: bool
 
 
-def request_parameters(gateway: ApiGateway) -> dict[str, str]:
+def request_parameters(gateway: ApiGateway | None) -> dict[str, str]:
     """The headers API Gateway adds to every callback of ``gateway``.
 
     ``connectionId`` and ``X-Real-Ip`` come from the request context; the secret, when the
     gateway has one, and the first of ``WEBSOCKETS["gateway_secret"]``, when set, are static
-    values (quoted, as API Gateway requires).
+    values (quoted, as API Gateway requires). ``None``: only what every gateway gets.
     """
     params = {
         f"integration.request.header.{name}": source for name, source in CONTEXT_HEADERS.items()
     }
-    if gateway.secret:
+    if gateway is not None and gateway.secret:
         params[f"integration.request.header.{SECRET_HEADER}"] = f"'{gateway.secret}'"
     site_secrets = conf.gateway_secrets
     if site_secrets:
         params[f"integration.request.header.{SETTINGS_SECRET_HEADER}"] = f"'{site_secrets[0]}'"
     return params
+
+
+def integration_request_parameters(gateway: ApiGateway | None = None) -> dict[str, str]:
+    """Release 4.1's ``models.integration_request_parameters()``: the ``RequestParameters``
+    provisioning gives an integration (of ``gateway``, with its own secret; without one, what
+    every gateway gets). 4.1's takes no argument and maps ``connectionId`` and the site-wide
+    secret; ours also maps ``X-Real-Ip``.
+
+    :raises ValueError: ``WEBSOCKETS["gateway_secret"]`` is set but invalid (as 4.1).
+    """
+    if conf.gateway_secret_invalid:
+        raise ValueError(
+            'WEBSOCKETS["gateway_secret"] is invalid: ' + OPTIONS["gateway_secret"].expected
+        )
+    return request_parameters(gateway)
 
 
 def gateway_routes(gateway: ApiGateway) -> list[Route]:

@@ -96,9 +96,12 @@ class ApiGatewayAdditionalRoute(models.Model):
         provisioner().upsert_additional_route(self, client, and_deploy=deploy)
 
 
-def _delete_route_from_aws(sender: Any, instance: Any, origin: Any = None, **_: Any) -> None:
+def delete_route_from_aws(sender: Any, instance: Any, origin: Any = None, **_: Any) -> None:
     """A route deleted by a queryset delete goes from AWS too (after the commit); one deleted
-    by its own ``delete()`` was handled there, and a cascade from its gateway changes nothing."""
+    by its own ``delete()`` was handled there, and a cascade from its gateway changes nothing.
+
+    Release 4.1's receiver of the same name (``models.delete_route_from_aws``): a project may
+    ``post_delete.disconnect(...)`` it, with ``sender=ApiGatewayAdditionalRoute``."""
     from_routes = isinstance(origin, ApiGatewayAdditionalRoute) or (
         isinstance(origin, models.QuerySet) and origin.model is ApiGatewayAdditionalRoute
     )
@@ -109,4 +112,4 @@ def _delete_route_from_aws(sender: Any, instance: Any, origin: Any = None, **_: 
         run_aws_after_commit(lambda: provisioner().remove_route(instance), using)
 
 
-post_delete.connect(_delete_route_from_aws, sender=ApiGatewayAdditionalRoute)
+post_delete.connect(delete_route_from_aws, sender=ApiGatewayAdditionalRoute)

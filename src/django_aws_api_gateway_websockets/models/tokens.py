@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 TOKEN_RE = re.compile(r"^[a-f0-9]{64}$")
 
+#: How many days a connection attempt is kept before the cleanup commands delete it.
+RATE_LIMIT_RETENTION_DAYS = 7
+
 
 class WebSocketToken(models.Model):
     """A one-time token that lets a logged-in browser session open one connection."""
@@ -200,7 +203,9 @@ class ConnectionRateLimit(models.Model):
         )
 
     @classmethod
-    def cleanup_old_records(cls, days: int = 7) -> tuple[int, dict[str, int]]:
+    def cleanup_old_records(
+        cls, days: int = RATE_LIMIT_RETENTION_DAYS
+    ) -> tuple[int, dict[str, int]]:
         """Delete attempts older than ``days``."""
         cutoff = timezone.now() - timedelta(days=days)
         return cls.objects.filter(attempt_time__lt=cutoff).delete()

@@ -13,6 +13,7 @@ from django_aws_api_gateway_websockets.management._common import (
     age,
 )
 from django_aws_api_gateway_websockets.models import ConnectionRateLimit, WebSocketToken
+from django_aws_api_gateway_websockets.models.tokens import RATE_LIMIT_RETENTION_DAYS
 
 
 class Command(BaseCommand):
@@ -35,10 +36,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rate-limit-age",
             type=age("days", MAX_RATE_LIMIT_AGE_DAYS),
-            default=7,
+            default=RATE_LIMIT_RETENTION_DAYS,
             metavar="DAYS",
             help="Delete rate-limit records of connection attempts made more than this many "
-            "days ago (default: 7).",
+            f"days ago (default: {RATE_LIMIT_RETENTION_DAYS}).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

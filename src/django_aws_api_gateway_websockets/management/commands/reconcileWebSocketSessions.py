@@ -15,6 +15,7 @@ from django_aws_api_gateway_websockets.management._common import (
     age,
     find_gateway,
 )
+from django_aws_api_gateway_websockets.models.tokens import RATE_LIMIT_RETENTION_DAYS
 
 
 def positive(value: str) -> int:
@@ -83,9 +84,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rate-limit-age",
             type=age("days", MAX_RATE_LIMIT_AGE_DAYS),
-            default=7,
+            default=RATE_LIMIT_RETENTION_DAYS,
             metavar="DAYS",
-            help="Cleanup: delete rate-limit rows older than this (default: 7).",
+            help=f"Cleanup: delete rate-limit rows older than this "
+            f"(default: {RATE_LIMIT_RETENTION_DAYS}).",
         )
         parser.add_argument(
             "--every",
