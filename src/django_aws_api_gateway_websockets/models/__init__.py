@@ -72,7 +72,6 @@ from .legacy_names import (
     BROADCAST_READ_TIMEOUT,
     RATE_LIMIT_PURGE_BATCH,
     RATE_LIMIT_PURGE_ONE_IN,
-    RATE_LIMIT_RETENTION_DAYS,
 )
 from .sessions import (
     WebSocketSession,
@@ -83,7 +82,7 @@ from .sessions import (
     management_client,
 )
 from .subscriptions import ChannelPublication, ChannelStream, ChannelSubscription
-from .tokens import TOKEN_RE, ConnectionRateLimit, WebSocketToken
+from .tokens import RATE_LIMIT_RETENTION_DAYS, TOKEN_RE, ConnectionRateLimit, WebSocketToken
 
 #: Release 4.1's ``models.logger``: the logger named after this package; the models' modules log
 #: under its children (``...models.sessions``), so configuring it by name covers them as in 4.1.

@@ -13,7 +13,6 @@ from botocore.endpoint import DEFAULT_TIMEOUT as _BOTOCORE_TIMEOUT
 from botocore.retries.standard import DEFAULT_MAX_ATTEMPTS as _BOTOCORE_MAX_ATTEMPTS
 
 from ..conf import OPTIONS
-from .tokens import RATE_LIMIT_RETENTION_DAYS
 
 # -- sending to a queryset (4.1: its thread pool and its boto3 client's configuration) -----------
 
@@ -41,26 +40,14 @@ AWS_MAX_ATTEMPTS: int = _BOTOCORE_MAX_ATTEMPTS
 
 # -- $connect rate-limit rows -------------------------------------------------------------------
 
-#: (``RATE_LIMIT_RETENTION_DAYS``, imported above: the cleanup commands' default age, 7 as 4.1.)
+# (``RATE_LIMIT_RETENTION_DAYS`` is the rate-limit model's own, in :mod:`.tokens`: the cleanup
+# commands' default age, 7 days as in 4.1.)
 
 #: 4.1 purged old rows on one in this many recorded attempts. Ours never purges while recording
-#: (the ``$connect`` path stays one insert); ``cleanupWebSocketTokens`` or
+#: (the ``$connect`` path deletes nothing); ``cleanupWebSocketTokens`` or
 #: ``reconcileWebSocketSessions`` delete them, so 0: never.
 RATE_LIMIT_PURGE_ONE_IN = 0
 
 #: 4.1 deleted at most this many rows per purge. Ours has no such purge and the commands delete
 #: every expired row in one statement, so 0: no batch.
 RATE_LIMIT_PURGE_BATCH = 0
-
-__all__ = [
-    "AWS_CONNECT_TIMEOUT",
-    "AWS_MAX_ATTEMPTS",
-    "AWS_READ_TIMEOUT",
-    "BROADCAST_CONNECT_TIMEOUT",
-    "BROADCAST_MAX_ATTEMPTS",
-    "BROADCAST_MAX_WORKERS",
-    "BROADCAST_READ_TIMEOUT",
-    "RATE_LIMIT_PURGE_BATCH",
-    "RATE_LIMIT_PURGE_ONE_IN",
-    "RATE_LIMIT_RETENTION_DAYS",
-]
