@@ -137,7 +137,11 @@ def send_later(sessions: Sessions, data: Any, dispatcher: Dispatcher) -> list[An
     whole = getattr(dispatcher, "dispatch_queryset", None)
     if whole is not None:
         return list(whole(sessions, message))
-    ids = list(sessions.filter(connected=True).values_list("connection_id", flat=True))
+    # In primary-key order: the chunks are the same for the same rows (a database's unordered
+    # read can change with its physical order, e.g. PostgreSQL after updates).
+    ids = list(
+        sessions.filter(connected=True).order_by("pk").values_list("connection_id", flat=True)
+    )
     size = conf.broadcast_chunk_size
     return [
         dispatcher(Broadcast(message, tuple(ids[start : start + size])))
