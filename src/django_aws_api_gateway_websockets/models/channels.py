@@ -80,20 +80,7 @@ class ChannelPermission(models.Model):
         labels: list[list[str]] | None = getattr(self, "_batch_labels", None)
         if labels is not None:
             return labels
-        through = ChannelPermissionRule.permissions.through
-        rows = (
-            through.objects.filter(channelpermissionrule__channel_permission=self)
-            .order_by("channelpermissionrule_id", "permission__codename")
-            .values_list(
-                "channelpermissionrule_id",
-                "permission__content_type__app_label",
-                "permission__codename",
-            )
-        )
-        by_rule: defaultdict[int, list[str]] = defaultdict(list)
-        for rule_id, app_label, codename in rows:
-            by_rule[rule_id].append(f"{app_label}.{codename}")
-        return list(by_rule.values())
+        return _rule_labels([self.channel_name]).get(self.channel_name, [])
 
     @classmethod
     def batch(cls, access: dict[str, str]) -> dict[str, ChannelPermission]:
@@ -102,27 +89,31 @@ class ChannelPermission(models.Model):
         ``permissions`` channel among them are read in one query."""
         rows = {name: cls(channel_name=name, access=value) for name, value in access.items()}
         ruled = [name for name, value in access.items() if value == ChannelAccess.PERMISSIONS]
-        if not ruled:
-            return rows
-        through = ChannelPermissionRule.permissions.through
-        found = (
-            through.objects.filter(
-                channelpermissionrule__channel_permission__channel_name__in=ruled
-            )
-            .order_by("channelpermissionrule_id", "permission__codename")
-            .values_list(
-                "channelpermissionrule__channel_permission__channel_name",
-                "channelpermissionrule_id",
-                "permission__content_type__app_label",
-                "permission__codename",
-            )
-        )
-        by_rule: dict[str, defaultdict[int, list[str]]] = {n: defaultdict(list) for n in ruled}
-        for name, rule_id, app_label, codename in found:
-            by_rule[name][rule_id].append(f"{app_label}.{codename}")
+        labels = _rule_labels(ruled) if ruled else {}
         for name in ruled:
-            rows[name]._batch_labels = list(by_rule[name].values())  # type: ignore[attr-defined]
+            rows[name]._batch_labels = labels.get(name, [])  # type: ignore[attr-defined]
         return rows
+
+
+def _rule_labels(channel_names: list[str]) -> dict[str, list[list[str]]]:
+    """Per channel, the ``app_label.codename`` lists of its non-empty rules (one query)."""
+    through = ChannelPermissionRule.permissions.through
+    found = (
+        through.objects.filter(
+            channelpermissionrule__channel_permission__channel_name__in=channel_names
+        )
+        .order_by("channelpermissionrule_id", "permission__codename")
+        .values_list(
+            "channelpermissionrule__channel_permission__channel_name",
+            "channelpermissionrule_id",
+            "permission__content_type__app_label",
+            "permission__codename",
+        )
+    )
+    by_rule: defaultdict[str, defaultdict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for name, rule_id, app_label, codename in found:
+        by_rule[name][rule_id].append(f"{app_label}.{codename}")
+    return {name: list(rules.values()) for name, rules in by_rule.items()}
 
 
 class ChannelPermissionRule(models.Model):

@@ -49,6 +49,7 @@ from .tokens import ConnectionRateLimit, WebSocketToken
 
 M = TypeVar("M", bound=Model)
 
+
 def update_returning(connection: BaseDatabaseWrapper) -> bool:
     """``UPDATE … RETURNING`` is available: PostgreSQL, and SQLite from 3.35 (the version Django
     checks for ``INSERT … RETURNING``, which came in the same release)."""
@@ -273,19 +274,17 @@ def _since(window_minutes: int, connection: BaseDatabaseWrapper) -> Any:
     return prep(ConnectionRateLimit, "attempt_time", since, connection)
 
 
-def recent_attempts(ip_address: str, window_minutes: int, *, user_id: Any = None) -> int:
-    """The ``$connect`` attempts from ``ip_address`` in the last ``window_minutes``; with
-    ``user_id``, the larger of that and the user's attempts (one statement either way)."""
+def recent_attempts(ip_address: str, window_minutes: int) -> int:
+    """The ``$connect`` attempts from ``ip_address`` in the last ``window_minutes``."""
     connection = connections[router.db_for_read(ConnectionRateLimit)]
     sql = built_once(connection, "count:ip", lambda: _count_sql(connection, "ip_address"))
-    since = _since(window_minutes, connection)
-    params = [prep(ConnectionRateLimit, "ip_address", ip_address, connection), since]
-    if user_id is not None:
-        by_user = built_once(connection, "count:user", lambda: _count_sql(connection, "user"))
-        sql, params = f"SELECT ({sql}), ({by_user})", [*params, user_id, since]
+    params = [
+        prep(ConnectionRateLimit, "ip_address", ip_address, connection),
+        _since(window_minutes, connection),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return max(int(count) for count in cursor.fetchone())
+        return int(cursor.fetchone()[0])
 
 
 def attempts_guard(

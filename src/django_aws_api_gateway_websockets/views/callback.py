@@ -14,6 +14,7 @@ session row), ``legacy.py`` (the existing package's overridable hooks, which the
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import weakref
@@ -57,9 +58,8 @@ _HANDLER_BASE_ALLOWED = frozenset(
     {"default", "change_channel", "heartbeat", "subscribe", "unsubscribe"}
 )
 
-# Worked out once (not per callback): each view class's handler candidates, the reserved names.
+# Worked out once per view class (not per callback): its handler candidates.
 _class_methods: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
-_reserved: dict[str, frozenset[str]] = {}
 
 
 class WebSocketView(ChannelHandlers):
@@ -222,12 +222,12 @@ class WebSocketView(ChannelHandlers):
 
     # -- message checks and handlers ---------------------------------------------------------------
 
-    @classmethod
-    def _reserved_names(cls) -> frozenset[str]:
-        if not _reserved:
-            names = {n for klass in WebSocketView.__mro__ for n in vars(klass)}
-            _reserved["names"] = frozenset(names - _HANDLER_BASE_ALLOWED)
-        return _reserved["names"]
+    @staticmethod
+    @functools.cache
+    def _reserved_names() -> frozenset[str]:
+        """The package's own attribute names, never handlers (worked out once)."""
+        names = {n for klass in WebSocketView.__mro__ for n in vars(klass)}
+        return frozenset(names - _HANDLER_BASE_ALLOWED)
 
     def _get_current_class_methods(self) -> list[str]:
         """Public methods that subclasses of ``WebSocketView`` define (the handler candidates);
