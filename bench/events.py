@@ -1,8 +1,8 @@
 """Benchmark 2: event handling through gunicorn on PostgreSQL.
 
 ``$connect``, message and ``$disconnect`` callbacks, exactly as API Gateway sends them (headers
-from ``testing.callback_headers``), posted by an asyncio client to gunicorn sync workers running
-``bench_site``, in the same run:
+from ``testing.callback_headers``), posted by a blocking-socket client (threads, requests built
+before the clock starts) to gunicorn sync workers running ``bench_site``, in the same run:
 
 - the package's ``WebSocketView`` (``/ws/...``);
 - the existing package itself, 4.0.0 (its wheel, unpacked apart from ours, ``_legacy.py``), the
@@ -21,12 +21,13 @@ event, and the gunicorn workers' CPU per callback (µs, from /proc; PostgreSQL's
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -165,31 +166,82 @@ def serve(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[byte
     )
 
 
-async def load(
+def raw_request(path: str, headers: dict[str, str], body: bytes) -> bytes:
+    """One callback as bytes on the wire (HTTP/1.1; gunicorn's sync workers close after it)."""
+    lines = [f"POST {path} HTTP/1.1"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    lines += ["Connection: close", "", ""]
+    return "\r\n".join(lines).encode("latin-1") + body
+
+
+def post(port: int, request: bytes) -> bytes:
+    """Send one prebuilt callback and read the whole answer (the worker closes the socket)."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def load(
     port: int, gateway: Any, prefix: str, event: str, ids: list[str], concurrency: int
-) -> float:
-    import aiohttp
+) -> tuple[float, float]:
+    """Post one ``event`` callback per id, ``concurrency`` at a time; (callbacks per second,
+    the load generator's own CPU per callback in µs).
 
+    The callbacks are built before the clock starts, and each of ``concurrency`` threads posts
+    its share with a blocking socket, so the client takes as little of the 2 cores as it can
+    (its CPU per callback is printed). Every answer must be a 200, or the run fails."""
     slug = "default" if event == "message" else event
-    url = f"http://127.0.0.1:{port}/{prefix}/{slug}"
-    requests = [(headers_for(gateway, event, cid), body_for(event, n)) for n, cid in enumerate(ids)]
-    work = iter(requests)
+    path = f"/{prefix}/{slug}"
+    requests = [
+        raw_request(path, headers_for(gateway, event, cid), body_for(event, n))
+        for n, cid in enumerate(ids)
+    ]
     failures: list[str] = []
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def worker() -> None:
-            for headers, body in work:
-                async with session.post(url, data=body, headers=headers) as response:
-                    if response.status != 200:
-                        failures.append(f"{response.status} {await response.text()}")
+    def worker(share: list[bytes]) -> None:
+        for request in share:
+            answer = post(port, request)
+            if not answer.startswith((b"HTTP/1.1 200 ", b"HTTP/1.0 200 ")):
+                failures.append(answer[:300].decode("latin-1"))
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    threads = [
+        threading.Thread(target=worker, args=(requests[k::concurrency],))
+        for k in range(concurrency)
+    ]
+    started, cpu = time.perf_counter(), time.process_time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if failures:
         raise RuntimeError(f"{len(failures)} callbacks failed, e.g. {failures[0]}")
-    return len(ids) / elapsed
+    return len(ids) / elapsed, cpu / len(ids) * 1e6
+
+
+#: What each event leaves in the sessions table, checked on every backend after its run.
+EXPECTED_ROWS = {"connect": True, "disconnect": False}
+
+
+def verify_rows(database_url: str, ids: list[str], event: str) -> None:
+    """Every callback of the run left its row: after ``$connect`` a connected row per id,
+    after ``$disconnect`` none of them connected (messages change no column 4.0.0 shares)."""
+    import psycopg
+
+    if event not in EXPECTED_ROWS:
+        return
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM django_aws_api_gateway_websockets_websocketsession "
+            "WHERE connection_id = ANY(%s) AND connected = %s",
+            (ids, EXPECTED_ROWS[event]),
+        ).fetchone()
+    if found is None or found[0] != len(ids):
+        raise RuntimeError(f"{event}: {found} rows as expected, not {len(ids)} ({database_url})")
 
 
 #: (label, server, URL prefix); the floors are measured with message callbacks only.
@@ -211,7 +263,8 @@ def main() -> None:
 
     queries = queries_per_event(gateway)
     connections.close_all()
-    _legacy_url, legacy_env = _legacy.prepare(args.database_url, gateway.api_id, HOST)
+    legacy_url, legacy_env = _legacy.prepare(args.database_url, gateway.api_id, HOST)
+    urls = {"ours": args.database_url, "legacy": legacy_url}
     ports = {"ours": free_port(), "legacy": free_port()}
     ours_env = {**os.environ, "PYTHONPATH": f"{BENCH}:{ROOT / 'src'}"}
     servers = {
@@ -220,6 +273,7 @@ def main() -> None:
     }
     best: dict[tuple[str, str], float] = {}
     cpu: dict[tuple[str, str], float] = {}
+    client_cpu: list[float] = []
     try:
         for port in ports.values():
             wait_for_port(port)
@@ -231,12 +285,15 @@ def main() -> None:
                 for event in kinds:
                     master = servers[server].pid
                     before = worker_cpu_seconds(master)
-                    rate = asyncio.run(
-                        load(ports[server], gateway, prefix, event, ids, args.concurrency)
+                    rate, client = load(
+                        ports[server], gateway, prefix, event, ids, args.concurrency
                     )
                     used = (worker_cpu_seconds(master) - before) / args.events * 1e6
+                    if not label.startswith("floor"):
+                        verify_rows(urls[server], ids, event)
                     if rate > best.get((label, event), 0.0):
                         best[label, event], cpu[label, event] = rate, used
+                    client_cpu.append(client)
     finally:
         for process in servers.values():
             process.send_signal(signal.SIGTERM)
@@ -247,7 +304,8 @@ def main() -> None:
     print(
         f"gunicorn {args.workers} sync workers each, PostgreSQL, {args.events} callbacks per "
         f"event type, {args.concurrency} in flight, best of {args.rounds} rounds, "
-        f"gateway_cache_seconds={args.gateway_cache_seconds:g}"
+        f"gateway_cache_seconds={args.gateway_cache_seconds:g}; the load generator's CPU "
+        f"{min(client_cpu):.0f} to {max(client_cpu):.0f} µs per callback"
     )
     print(
         f"floor: one raw UPDATE … RETURNING {floor_sql:.0f}/s "

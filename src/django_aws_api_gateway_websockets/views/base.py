@@ -9,6 +9,7 @@ the existing package).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -25,6 +26,27 @@ from .responses import BODY_TOO_LARGE, INVALID_FORMAT
 
 #: The header naming the calling API (API Gateway sets it on every callback).
 API_ID_HEADER = "X-Amzn-Apigateway-Api-Id"
+
+#: Headers WSGI keeps in ``META`` without the ``HTTP_`` prefix (PEP 3333).
+_UNPREFIXED = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+
+
+@functools.cache
+def meta_key(name: str) -> str:
+    """The ``request.META`` key of the header ``name`` (``X-Real-Ip`` → ``HTTP_X_REAL_IP``)."""
+    key = name.upper().replace("-", "_")
+    return key if key in _UNPREFIXED else f"HTTP_{key}"
+
+
+def header(request: HttpRequest, name: str, default: str = "") -> str:
+    """The header ``name`` of ``request``, or ``default``: ``request.headers.get`` without
+    building ``request.headers`` (a dict of every header, each name parsed from ``META``)."""
+    return str(request.META.get(meta_key(name), default))
+
+
+def has_header(request: HttpRequest, name: str) -> bool:
+    return meta_key(name) in request.META
+
 
 #: A check: ``None`` to pass, or the response to stop with.
 Check = Callable[[HttpRequest], HttpResponseBase | None]
@@ -149,7 +171,7 @@ class WebSocketViewBase(View):
 
     @staticmethod
     def _connection_id(request: HttpRequest) -> str:
-        return request.headers.get(CONNECTION_ID_HEADER, "")
+        return header(request, CONNECTION_ID_HEADER)
 
     def _valid_channel(self, channel: Any) -> bool:
         """``channel`` is a channel name: within both length limits, matching the pattern."""

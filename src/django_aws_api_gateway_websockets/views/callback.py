@@ -33,7 +33,7 @@ from ..models import WebSocketSession, hot
 from ..redaction import redact_loggers
 from ..wire import SECRET_HEADER, SETTINGS_SECRET_HEADER, is_connection_id
 from . import gateway_auth
-from .base import API_ID_HEADER
+from .base import API_ID_HEADER, header, meta_key
 from .channel_handlers import ChannelHandlers
 from .exception_mail import mail_about, mail_due
 from .responses import (
@@ -161,7 +161,7 @@ class WebSocketView(ChannelHandlers):
         """Every header API Gateway always sends is present, and the ids are well formed."""
         if not self._expected_headers(request):
             return self.missing_headers(request)
-        if not API_ID_RE.match(request.headers[API_ID_HEADER]):
+        if not API_ID_RE.match(header(request, API_ID_HEADER)):
             return self.missing_headers(request)
         if not is_connection_id(self._connection_id(request)):
             return bad_request(INVALID_CONNECTION_ID)
@@ -170,7 +170,8 @@ class WebSocketView(ChannelHandlers):
     def check_site_secret(self, request: HttpRequest) -> HttpResponseBase | None:
         """With ``WEBSOCKETS["gateway_secret"]``: ``X-Ws-Gateway-Secret`` is one of its
         secrets (constant time, before any query)."""
-        if not gateway_auth.site_secret_matches(request.headers.get(SETTINGS_SECRET_HEADER)):
+        secret = request.META.get(meta_key(SETTINGS_SECRET_HEADER))
+        if not gateway_auth.site_secret_matches(secret):
             return self.invalid_gateway_secret(request)
         return None
 
@@ -181,8 +182,8 @@ class WebSocketView(ChannelHandlers):
         # With tokens check_rate_limit only counts: the count rides on this query if it runs.
         counted = connect and self.RATE_LIMIT_ENABLED and self.USE_WS_TOKEN
         caller = gateway_auth.identify(
-            request.headers[API_ID_HEADER],
-            request.headers.get(SECRET_HEADER),
+            header(request, API_ID_HEADER),
+            request.META.get(meta_key(SECRET_HEADER)),
             pinned_id=self.aws_api_gateway_id,
             inserting=connect,
             count_attempts_of=self._get_client_ip(request) if counted else None,
@@ -207,7 +208,7 @@ class WebSocketView(ChannelHandlers):
         API Gateway's agent naming another API never is."""
         if self._expected_useragent(request):
             return None
-        agent = request.headers.get("User-Agent", "")
+        agent = header(request, "User-Agent")
         tolerated = (
             type(self)._expected_useragent is WebSocketView._expected_useragent
             and not agent.startswith(self.expected_useragent_prefix)

@@ -26,7 +26,7 @@ from ..login_binding import login_hashes
 from ..models import TOKEN_RE, ConnectionRateLimit, WebSocketSession, hot
 from ..wire import CLIENT_IP_HEADER
 from . import gateway_auth
-from .base import API_ID_HEADER
+from .base import API_ID_HEADER, has_header, header
 from .channel_access import ChannelAccessChecks
 from .responses import (
     DUPLICATE_CONNECTION,
@@ -158,8 +158,8 @@ class ConnectChecks(ChannelAccessChecks):
 
     def _parse_client_ip(self, request: HttpRequest) -> str:
         candidates = [
-            request.headers.get(CLIENT_IP_HEADER, ""),
-            request.headers.get("X-Forwarded-For", "").split(",")[0],
+            header(request, CLIENT_IP_HEADER),
+            header(request, "X-Forwarded-For").split(",")[0],
             request.META.get("REMOTE_ADDR", ""),
         ]
         for candidate in candidates:
@@ -214,9 +214,9 @@ class ConnectChecks(ChannelAccessChecks):
             return None
         gateway = self.api_gateway
         api_id = self.aws_api_gateway_id or (gateway.api_id if gateway is not None else "")
-        api_id = api_id or request.headers.get(API_ID_HEADER, "")
+        api_id = api_id or header(request, API_ID_HEADER)
         expected = f"{self.expected_useragent_prefix}{api_id}"
-        if not api_id or request.headers.get("User-Agent", "") != expected:
+        if not api_id or header(request, "User-Agent") != expected:
             return self.invalid_useragent(request)
         return None
 
@@ -228,7 +228,7 @@ class ConnectChecks(ChannelAccessChecks):
         none of them missing)."""
         if self._expected_connection_headers(request):
             return None
-        missing = [h for h in self.required_connection_headers if h not in request.headers]
+        missing = [h for h in self.required_connection_headers if not has_header(request, h)]
         if not missing:
             return self.missing_headers(request)
         return bad_request(f"Missing {len(missing)} headers: {', '.join(missing)}")

@@ -38,7 +38,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
 
 from ..conf import conf
-from .base import WebSocketViewBase
+from .base import WebSocketViewBase, has_header, header
 from .responses import (
     GATEWAY_FORBIDDEN,
     INVALID_FORMAT,
@@ -58,25 +58,24 @@ class LegacyHooks(WebSocketViewBase):
 
     def _expected_headers(self, request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
         """Every header of ``required_headers`` and ``additional_required_headers`` is sent."""
-        present = {name.lower() for name in request.headers}  # one pass, then set lookups
         required = [*self.required_headers, *(self.additional_required_headers or [])]
-        return all(h.lower() in present for h in required)
+        return all(has_header(request, h) for h in required)
 
     def _expected_useragent(self, request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
         """The ``User-Agent`` is API Gateway's: ``<expected_useragent_prefix><api id>``, for the
         pinned ``aws_api_gateway_id`` when one is set."""
-        agent = request.headers.get("User-Agent", "")
+        agent = header(request, "User-Agent")
         if self.aws_api_gateway_id:
             return agent == f"{self.expected_useragent_prefix}{self.aws_api_gateway_id}"
         return agent.startswith(self.expected_useragent_prefix)
 
     def _expected_connection_headers(self, request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
         """Every header of ``required_connection_headers`` (the browser's handshake) is sent."""
-        return all(h in request.headers for h in self.required_connection_headers)
+        return all(has_header(request, h) for h in self.required_connection_headers)
 
     @staticmethod
     def _host(request: HttpRequest) -> str:
-        domain, _port = split_domain_port(request.headers.get("Host", ""))
+        domain, _port = split_domain_port(header(request, "Host"))
         return domain
 
     def _check_allowed_hosts(self, request: HttpRequest) -> bool:
@@ -87,8 +86,8 @@ class LegacyHooks(WebSocketViewBase):
     def _check_host_is_in_origin(self, request: HttpRequest) -> bool:
         """The ``Origin``'s host equals the ``Host``'s, or is in ``allowed_origin_hosts``
         (``legacy_origin_substring_match``: the old substring test)."""
-        origin = request.headers.get("Origin", "")
-        host = request.headers.get("Host", "")
+        origin = header(request, "Origin")
+        host = header(request, "Host")
         if conf.legacy_origin_substring_match:
             return bool(host) and host in origin
         try:
