@@ -29,13 +29,14 @@ the fallback on every database.
 # value is a parameter.
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model, signals
+from django.db.models import Field, Model, signals
 from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -330,6 +331,18 @@ def all_of(*conditions: tuple[str, list[Any]] | None) -> tuple[str, list[Any]] |
     return " AND ".join(f"({sql})" for sql, _ in given), [p for _, ps in given for p in ps]
 
 
+@functools.cache
+def _insert_fields(model: type[Model]) -> tuple[Field[Any, Any], ...]:
+    """The fields an ``INSERT`` of ``model`` writes: its local concrete fields but the
+    auto-incremented key and generated columns (worked out once per model)."""
+    meta = model._meta
+    return tuple(
+        field
+        for field in meta.local_concrete_fields
+        if field is not meta.auto_field and not getattr(field, "generated", False)
+    )
+
+
 def insert(instance: M, condition: tuple[str, list[Any]] | None = None) -> bool:
     """Insert ``instance`` (``Model.save()``'s signals and field defaults, without building a
     query), only when ``condition`` (SQL, params) holds if one is given. ``True`` when the row
@@ -342,16 +355,13 @@ def insert(instance: M, condition: tuple[str, list[Any]] | None = None) -> bool:
     )
     meta = model._meta
     fields, values = [], []
-    for field in meta.local_concrete_fields:
-        if field is meta.auto_field or getattr(field, "generated", False):
-            continue
+    for field in _insert_fields(model):
         value = field.pre_save(instance, True)
         if isinstance(value, DatabaseDefault):
             continue  # the database fills it in
         fields.append(field)
         values.append(field.get_db_prep_save(value, connection))
     returning = _insert_returning(connection)
-    shape = "|".join(f.attname for f in fields)
     where = None if condition is None else condition[0]
 
     def build() -> str:
@@ -368,7 +378,7 @@ def insert(instance: M, condition: tuple[str, list[Any]] | None = None) -> bool:
             sql += f" RETURNING {quoted(meta.pk, connection)}"
         return sql
 
-    sql = built_once(connection, f"insert:{meta.label}:{shape}:{where}", build)
+    sql = built_once(connection, ("insert", model, len(fields), *fields, where), build)
     if condition is not None:
         values += condition[1]
     with connection.cursor() as cursor:

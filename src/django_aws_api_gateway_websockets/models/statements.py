@@ -4,16 +4,16 @@ rows read back into model instances with the fields' own converters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, cast
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
-_built: dict[tuple[str, str], Any] = {}
+_built: dict[tuple[str, Hashable], Any] = {}
 
 
-def built_once(connection: BaseDatabaseWrapper, key: str, build: Callable[[], Any]) -> Any:
+def built_once(connection: BaseDatabaseWrapper, key: Hashable, build: Callable[[], Any]) -> Any:
     entry = _built.get((connection.alias, key))
     if entry is None:
         entry = _built[connection.alias, key] = build()
