@@ -12,7 +12,9 @@ before the clock starts) to gunicorn sync workers running ``bench_site``, in the
   running no query (``/floor-none/``), measured with message callbacks.
 
 Prints callbacks per second, ours ÷ 4.0.0 and ours ÷ floor per event kind, data statements per
-event, and the gunicorn workers' CPU per callback (µs, from /proc; PostgreSQL's not included).
+event, the gunicorn workers' CPU per callback and their PostgreSQL backends' (µs, from /proc), and
+the load generator's own CPU. Every callback must answer 200, and the rows ``$connect`` and
+``$disconnect`` leave are checked for both packages.
 
     scripts/postgres.sh start
     .venv/bin/python bench/events.py --events 3000 --workers 2 --concurrency 8
@@ -151,6 +153,28 @@ def worker_cpu_seconds(master: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends(database_url: str) -> dict[int, float]:
+    """The PostgreSQL backends serving ``database_url`` (the gunicorn workers' connections,
+    kept open by ``CONN_MAX_AGE``) and their CPU so far."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return {pid: process_cpu_seconds(pid) for (pid,) in pids}
+
+
 def serve(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
@@ -274,6 +298,7 @@ def main() -> None:
     best: dict[tuple[str, str], float] = {}
     cpu: dict[tuple[str, str], float] = {}
     client_cpu: list[float] = []
+    pg_cpu: dict[tuple[str, str], float] = {}
     try:
         for port in ports.values():
             wait_for_port(port)
@@ -284,15 +309,18 @@ def main() -> None:
                 kinds = ("message",) if label.startswith("floor") else EVENTS
                 for event in kinds:
                     master = servers[server].pid
-                    before = worker_cpu_seconds(master)
+                    before, backends = worker_cpu_seconds(master), database_backends(urls[server])
                     rate, client = load(
                         ports[server], gateway, prefix, event, ids, args.concurrency
                     )
                     used = (worker_cpu_seconds(master) - before) / args.events * 1e6
+                    after = database_backends(urls[server])
+                    database = sum(cpu - backends.get(pid, 0.0) for pid, cpu in after.items())
                     if not label.startswith("floor"):
                         verify_rows(urls[server], ids, event)
                     if rate > best.get((label, event), 0.0):
                         best[label, event], cpu[label, event] = rate, used
+                        pg_cpu[label, event] = database / args.events * 1e6
                     client_cpu.append(client)
     finally:
         for process in servers.values():
@@ -325,6 +353,19 @@ def main() -> None:
             f"{queries['ws', event]:>7}{queries['naive', event]:>7}"
             f"{cpu['package', event]:>9.0f}{cpu['4.0.0', event]:>10.0f}"
         )
+    print("CPU per callback, µs: the gunicorn workers + their PostgreSQL backends")
+    print(f"{'event':<11}{'ours':>14}{'4.0.0':>16}{'÷ workers':>11}{'÷ both':>9}")
+    rows = [(event, "package", "4.0.0") for event in EVENTS]
+    rows += [("floor1", "floor-sql", ""), ("floor0", "floor-none", "")]
+    for event, ours_label, theirs_label in rows:
+        kind = event if event in EVENTS else "message"
+        mine = (cpu[ours_label, kind], pg_cpu[ours_label, kind])
+        line = f"{event:<11}{mine[0]:>7.0f} +{mine[1]:>5.0f}"
+        if theirs_label:
+            theirs_cpu = (cpu[theirs_label, kind], pg_cpu[theirs_label, kind])
+            line += f"{theirs_cpu[0]:>9.0f} +{theirs_cpu[1]:>5.0f}"
+            line += f"{theirs_cpu[0] / mine[0]:>10.2f}x{sum(theirs_cpu) / sum(mine):>8.2f}x"
+        print(line)
     sys.stdout.flush()
 
 
