@@ -70,9 +70,7 @@ def test_posts_reach_a_local_gateway_without_credentials(
     gateway = ApiGateway.objects.create(api_name="local", default_channel_name="all")
     service.serve(gateway)
     service.add_virtual_connections(gateway, 3)
-    with override_settings(
-        AWS_REGION_NAME=region, WEBSOCKETS={"send_transport": transport}
-    ):
+    with override_settings(AWS_REGION_NAME=region, WEBSOCKETS={"send_transport": transport}):
         result = WebSocketSession.objects.filter(channel_name="all").send_message({"n": 1})
     assert result.summary() == {"sent": 3, "gone": 0, "failed": 0}
     assert service.thread.call(lambda: service.gateway.virtual_frames) == 3

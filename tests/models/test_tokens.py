@@ -116,9 +116,7 @@ class TestConnectionRateLimit:
 def test_concurrent_consumption_has_exactly_one_winner() -> None:
     """50 threads, each with its own database connection, race for one token."""
     if connection.vendor not in {"postgresql", "mysql"}:
-        pytest.skip(
-            "needs PostgreSQL or MariaDB (set DATABASE_URL); SQLite serialises all writers"
-        )
+        pytest.skip("needs PostgreSQL or MariaDB (set DATABASE_URL); SQLite serialises all writers")
     user = get_user_model().objects.create_user("racer")
     token = WebSocketToken.generate_token(user, "k1").token
     start = threading.Barrier(50)

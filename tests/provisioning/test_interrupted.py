@@ -36,8 +36,6 @@ from tests.support.paths import ROOT
 BASE = "https://www.example.com/ws/"
 
 
-
-
 def _apis(moto_url: str) -> list[dict[str, Any]]:
     return list(plain_client(endpoint_url=moto_url).get_apis()["Items"])
 

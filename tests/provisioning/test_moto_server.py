@@ -27,8 +27,6 @@ pytestmark = pytest.mark.django_db
 BASE = "https://www.example.com/ws/"
 
 
-
-
 def test_lifecycle_through_the_moto_server(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     api = plain_client(endpoint_url=moto_url)
     route53 = plain_client("route53", endpoint_url=moto_url)

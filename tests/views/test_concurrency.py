@@ -40,9 +40,7 @@ THREADS = 50
 @pytest.fixture(autouse=True)
 def _needs_postgres() -> None:
     if connection.vendor not in {"postgresql", "mysql"}:
-        pytest.skip(
-            "needs PostgreSQL or MariaDB (set DATABASE_URL); SQLite serialises all writers"
-        )
+        pytest.skip("needs PostgreSQL or MariaDB (set DATABASE_URL); SQLite serialises all writers")
 
 
 @pytest.fixture
