@@ -1,0 +1,155 @@
+"""The HTTP side of the Management API after its CPU cuts (aiohttp's low-level server, the
+shared latency timer, counter-based request ids): what aiohttp's Application used to do for us
+still happens, through real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+
+from django_aws_api_gateway_websockets.local_gateway.ids import new_amzn_request_id
+from django_aws_api_gateway_websockets.local_gateway.limits import LatencyTimer
+
+from .conftest import RunningGateway
+from .test_management_api import client_for
+from .test_server import API, http, ws_connect
+
+
+def raw_exchange(running: RunningGateway, head: str, body: bytes = b"") -> tuple[bytes, bytes]:
+    """Send ``head`` and read the first answer; with ``body``, then send it and read the
+    next answer. Both answers' bytes."""
+    with socket.create_connection(("127.0.0.1", running.gateway.port), timeout=5) as sock:
+        sock.sendall(head.encode())
+        first = sock.recv(65536)
+        if not body:
+            return first, b""
+        sock.sendall(body)
+        rest = b""
+        while b"\r\n\r\n" not in rest:
+            rest += sock.recv(65536)
+        return first, rest
+
+
+def test_expect_100_continue_gets_its_interim_answer(stub_gateway, stub_backend):
+    """A client that waits for ``100 Continue`` before the body (curl does for big bodies)
+    gets it at once, then the post is delivered."""
+    with ws_connect(stub_gateway) as ws:
+        (connection_id,) = stub_gateway.connection_ids()
+        first, rest = raw_exchange(
+            stub_gateway,
+            f"POST /{API}/production/@connections/{connection_id} HTTP/1.1\r\nHost: x\r\n"
+            "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+            b"hello",
+        )
+        assert first == b"HTTP/1.1 100 Continue\r\n\r\n"
+        assert rest.startswith(b"HTTP/1.1 200 ")
+        assert ws.recv(timeout=5) == "hello"
+
+
+def test_an_unknown_expectation_gets_417(stub_gateway):
+    first, _none = raw_exchange(
+        stub_gateway,
+        "POST /@connections/abc HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 0\r\n\r\n",
+    )
+    assert first.startswith(b"HTTP/1.1 417 ")
+    assert json.loads(first.split(b"\r\n\r\n", 1)[1]) == {"message": "Expectation Failed"}
+
+
+@pytest.mark.parametrize("path", ["/a%0Ab", "/%0A", f"/{API}/production/x%0A"])
+def test_paths_with_newlines_get_the_gateways_404(stub_gateway, path):
+    status, _headers, body = http("GET", stub_gateway.management_url + path)
+    assert status == 404
+    assert json.loads(body) == {"message": "Not Found"}
+
+
+def test_a_connection_id_with_a_newline_gets_400(stub_gateway):
+    status, headers, body = http(
+        "POST", f"{stub_gateway.management_url}/@connections/ab%0Acd", b"x"
+    )
+    assert status == 400
+    assert headers["x-amzn-ErrorType"] == "BadRequestException"
+    assert json.loads(body) == {"message": "Invalid connectionId: ab\ncd"}
+
+
+def test_every_answer_has_its_own_uuid_shaped_request_id(stub_gateway, stub_backend):
+    boto = client_for(stub_gateway)
+    try:
+        with ws_connect(stub_gateway):
+            (connection_id,) = stub_gateway.connection_ids()
+            ids = [
+                boto.post_to_connection(ConnectionId=connection_id, Data=b"x")[
+                    "ResponseMetadata"
+                ]["RequestId"]
+                for _ in range(5)
+            ]
+        _status, headers, _body = http(
+            "POST", f"{stub_gateway.management_url}/@connections/{connection_id}", b"x"
+        )
+        ids.append(headers["x-amzn-RequestId"])  # a 410's
+    finally:
+        boto.close()
+    assert len(set(ids)) == 6
+    for value in ids:
+        assert str(uuid.UUID(value)) == value
+
+
+def test_request_ids_never_repeat_in_a_process():
+    values = [new_amzn_request_id() for _ in range(10000)]
+    assert len(set(values)) == 10000
+    assert all(str(uuid.UUID(v)) == v for v in values)
+
+
+def test_concurrent_posts_each_wait_the_injected_latency(stub_gateway, stub_backend):
+    """Many calls in flight share the latency timer; none answers early, all answer."""
+    stub_gateway.set_limits(management_latency_ms=120)
+    with ws_connect(stub_gateway) as ws:
+        (connection_id,) = stub_gateway.connection_ids()
+        durations: list[float] = []
+        statuses: list[int] = []
+
+        def post(n: int) -> None:
+            started = time.monotonic()
+            status, _h, _b = http(
+                "POST",
+                f"{stub_gateway.management_url}/{API}/production/@connections/{connection_id}",
+                str(n).encode(),
+            )
+            durations.append(time.monotonic() - started)
+            statuses.append(status)
+
+        threads = [threading.Thread(target=post, args=(n,)) for n in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        received = sorted(int(ws.recv(timeout=5)) for _ in range(20))
+    assert statuses == [200] * 20
+    assert min(durations) >= 0.12
+    assert received == list(range(20))
+
+
+async def _timer_scenario() -> tuple[list[float], bool, bool]:
+    loop = asyncio.get_running_loop()
+    timer = LatencyTimer()
+    started = loop.time()
+    waits = [timer.wait(0.05) for _ in range(3)]
+    waits[1].cancel()
+    ends: list[float] = []
+    for index in (0, 2):
+        await waits[index]
+        ends.append(loop.time() - started)
+    later = timer.wait(0.01)
+    await later
+    return ends, waits[1].cancelled(), later.done()
+
+
+def test_latency_timer_never_ends_a_wait_early_and_a_cancel_stays_local():
+    ends, cancelled, later_done = asyncio.run(_timer_scenario())
+    assert all(end >= 0.05 for end in ends)
+    assert cancelled and later_done
