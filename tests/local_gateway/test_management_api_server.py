@@ -83,9 +83,9 @@ def test_every_answer_has_its_own_uuid_shaped_request_id(stub_gateway, stub_back
         with ws_connect(stub_gateway):
             (connection_id,) = stub_gateway.connection_ids()
             ids = [
-                boto.post_to_connection(ConnectionId=connection_id, Data=b"x")[
-                    "ResponseMetadata"
-                ]["RequestId"]
+                boto.post_to_connection(ConnectionId=connection_id, Data=b"x")["ResponseMetadata"][
+                    "RequestId"
+                ]
                 for _ in range(5)
             ]
         _status, headers, _body = http(
