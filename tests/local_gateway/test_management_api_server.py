@@ -153,3 +153,45 @@ def test_latency_timer_never_ends_a_wait_early_and_a_cancel_stays_local():
     ends, cancelled, later_done = asyncio.run(_timer_scenario())
     assert all(end >= 0.05 for end in ends)
     assert cancelled and later_done
+
+
+def test_a_body_in_several_chunks_is_one_frame(stub_gateway, stub_backend):
+    with ws_connect(stub_gateway) as ws:
+        (connection_id,) = stub_gateway.connection_ids()
+        first, _none = raw_exchange(
+            stub_gateway,
+            f"POST /@connections/{connection_id} HTTP/1.1\r\nHost: x\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+        )
+        assert first.startswith(b"HTTP/1.1 200 ")
+        assert ws.recv(timeout=5) == "hello world"
+
+
+def test_any_percent_escape_of_the_id_is_decoded(stub_gateway, stub_backend):
+    """botocore escapes only ``=``; another client may escape more (``%41`` is ``A``,
+    lower-case ``%3d`` is ``=``)."""
+    with ws_connect(stub_gateway) as ws:
+        (connection_id,) = stub_gateway.connection_ids()
+        escaped = "".join(f"%{ord(c):02x}" for c in connection_id)
+        for path_id in (connection_id.replace("=", "%3D"), escaped):
+            status, _h, _b = http(
+                "POST", f"{stub_gateway.management_url}/@connections/{path_id}", b"x"
+            )
+            assert status == 200
+            assert ws.recv(timeout=5) == "x"
+        status, headers, _b = http(
+            "POST", f"{stub_gateway.management_url}/@connections/%2541{connection_id}", b"x"
+        )
+        assert (status, headers["x-amzn-ErrorType"]) == (400, "BadRequestException")
+
+
+def test_a_chunked_body_over_the_limit_gets_413(stub_gateway, stub_backend):
+    stub_gateway.set_limits(max_post_bytes=8)
+    with ws_connect(stub_gateway):
+        (connection_id,) = stub_gateway.connection_ids()
+        first, _none = raw_exchange(
+            stub_gateway,
+            f"POST /@connections/{connection_id} HTTP/1.1\r\nHost: x\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n",
+        )
+    assert first.startswith(b"HTTP/1.1 413 ")

@@ -100,7 +100,9 @@ class ManagementApi:
         if len(segments) > 2:
             return None
         api_id = segments[0] if segments and self.host.serves(segments[0]) else None
-        return api_id, unquote(encoded)
+        # botocore encodes only the "=" of an id shaped as API Gateway issues them.
+        decoded = encoded.replace("%3D", "=")
+        return api_id, decoded if "%" not in decoded else unquote(encoded)
 
     async def handle(self, request: web.BaseRequest, raw_path: str) -> web.StreamResponse:
         """Answer the Management API request ``request`` (whose path is ``raw_path``)."""
@@ -141,14 +143,15 @@ class ManagementApi:
         limit = self.host.limits.max_post_bytes
         if request.content_length is not None and request.content_length > limit:
             return _too_large()
+        content = request.content
         data = bytearray()
         while True:
-            chunk = await request.content.read(65536)
-            if not chunk:
-                break
+            chunk = await content.read(65536)
             data += chunk
             if len(data) > limit:
                 return _too_large()
+            if not chunk or content.at_eof():  # at_eof: no second read for the usual body
+                break
         delivery = self.host.post_to_connection(connection_id, bytes(data), api_id)
         if delivery == "full":
             return error(429, "LimitExceededException", "Client buffer full")
