@@ -102,6 +102,8 @@ class Deadlines:
         waiting = self._ticks.get(tick)
         if waiting is not None:
             waiting.discard(conn)
+            if not waiting:  # its timer finds nothing; a request landing on it starts another
+                del self._ticks[tick]
 
     def _expire(self, tick: int) -> None:
         for conn in self._ticks.pop(tick, ()):
