@@ -13,40 +13,28 @@ import pytest
 from django_aws_api_gateway_websockets import messaging
 from django_aws_api_gateway_websockets.messaging import RetryPolicy, lean
 from django_aws_api_gateway_websockets.models import ApiGateway
-from tests.support.fake_management_api import FakeManagementAPI, Reply, running
+from tests.support.fake_management_api import Reply
+
+from . import test_lean_transport
+
+# Its fixtures: the fake Management API, its gateway row, a fresh transport around each test.
+_fresh_transport = test_lean_transport._fresh_transport
+api = test_lean_transport.api
+fake_gateway = test_lean_transport.fake_gateway
 
 pytestmark = pytest.mark.django_db
 
 NO_RETRIES = RetryPolicy(1, 0.001, 0.001)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_transport():
-    messaging.clear_client_cache()
-    yield
-    lean.shutdown()
-    messaging.clear_client_cache()
-
-
-@pytest.fixture
-def api():
-    with running(secrets={"testing": "testing"}) as server:
-        yield server
-
-
-def route_for(api: FakeManagementAPI, read_timeout: float) -> lean.LeanRoute:
-    root = api.endpoint("").replace("http://", "ws://")
-    gateway = ApiGateway.objects.create(
-        api_name="fake", api_id="fake123456", api_endpoint=f"{root}/fake", stage_name="prod"
-    )
-    client = messaging.shared_client(gateway.management_endpoint, 4)
-    route = lean.LeanRoute.from_client(client)
+def route_for(gateway: ApiGateway, read_timeout: float) -> lean.LeanRoute:
+    route = lean.LeanRoute.from_client(messaging.shared_client(gateway.management_endpoint, 4))
     assert route is not None
     return dataclasses.replace(route, read_timeout=read_timeout)
 
 
-def test_a_slow_answer_times_out_not_before_the_read_timeout(api):
-    route = route_for(api, 0.25)
+def test_a_slow_answer_times_out_not_before_the_read_timeout(api, fake_gateway):
+    route = route_for(fake_gateway, 0.25)
     api.script("slow=", Reply(delay=1.0))
     started = time.monotonic()
     [outcome] = lean.send([("slow=", route)], "{}", 4, NO_RETRIES)
@@ -55,10 +43,10 @@ def test_a_slow_answer_times_out_not_before_the_read_timeout(api):
     assert elapsed >= 0.25
 
 
-def test_an_answered_request_leaves_no_deadline_on_its_connection(api):
+def test_an_answered_request_leaves_no_deadline_on_its_connection(api, fake_gateway):
     """The connection sits idle past the read timeout of the request it carried, and is
     still the one the next post uses."""
-    route = route_for(api, 0.2)
+    route = route_for(fake_gateway, 0.2)
     [first] = lean.send([("a=", route)], "{}", 1, NO_RETRIES)
     time.sleep(0.5)
     [second] = lean.send([("b=", route)], "{}", 1, NO_RETRIES)
@@ -66,8 +54,8 @@ def test_an_answered_request_leaves_no_deadline_on_its_connection(api):
     assert api.tcp_connections == 1
 
 
-def test_fast_and_slow_posts_of_one_send_each_end_their_own_way(api):
-    route = route_for(api, 0.4)
+def test_fast_and_slow_posts_of_one_send_each_end_their_own_way(api, fake_gateway):
+    route = route_for(fake_gateway, 0.4)
     for n in range(4):
         api.script(f"slow{n}=", Reply(delay=1.2))
     ids = [f"fast{n}=" for n in range(12)] + [f"slow{n}=" for n in range(4)]
