@@ -63,6 +63,12 @@ def parse() -> argparse.Namespace:
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
     parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=0,
+        help="the lean transport's lean_in_flight for this run (0: the setting's default)",
+    )
+    parser.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     parser.add_argument("--child", nargs=2, metavar=("TRANSPORT", "N"), help=argparse.SUPPRESS)
@@ -119,7 +125,9 @@ def child(args: argparse.Namespace) -> None:
     if args.limit:
         first = list(rows.order_by("pk").values_list("pk", flat=True)[: args.limit])
         rows = rows.filter(pk__in=first)
-    settings = {"send_transport": "boto3" if name == "boto3" else "auto"}
+    settings: dict[str, Any] = {"send_transport": "boto3" if name == "boto3" else "auto"}
+    if args.in_flight:
+        settings["lean_in_flight"] = args.in_flight
     if args.memory:
         import tracemalloc
 
@@ -254,6 +262,8 @@ def virtual_gateway(kind: str, latency_ms: float, sizes: list[int]) -> Iterator[
 
 def run_child(args: argparse.Namespace, name: str, n: int, *, memory: bool, limit: int = 0):
     command = [PYTHON, __file__, "--child", name, str(n), f"--database-url={args.database_url}"]
+    if args.in_flight:
+        command.append(f"--in-flight={args.in_flight}")
     if memory:
         command.append("--memory")
     if limit:
@@ -308,9 +318,10 @@ def main() -> None:
 
 def report(args: argparse.Namespace, rows: list[dict[str, Any]], started_load: float) -> None:
     print(f"machine: {machine()} (1-min load at the start: {started_load:.2f})")
+    in_flight = args.in_flight or "default"
     print(
         f"target: {args.target} gateway, {args.latency_ms:g} ms injected latency per call; "
-        "each transport in a fresh process"
+        f"each transport in a fresh process; lean_in_flight {in_flight}"
     )
     header = (
         f"{'N':>6} {'transport':<9}{'run':<6}{'seconds':>9}{'posts/s':>9}{'vs base':>9}"

@@ -1,9 +1,11 @@
-"""The limits and timeouts of the local gateway, with API Gateway's defaults, and the rate
-window that enforces its per-second limits."""
+"""The limits and timeouts of the local gateway, with API Gateway's defaults, the rate
+window that enforces its per-second limits, and the timer of the injected latency."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -87,3 +89,34 @@ class RateWindow:
             return False
         self._times.append(now)
         return True
+
+
+class LatencyTimer:
+    """Waits of a fixed injected latency that share one loop timer per millisecond.
+
+    A broadcast puts hundreds of Management API calls to sleep within the same millisecond; a
+    timer each (``asyncio.sleep``) cost a timer object and two heap operations per call. Here
+    each wait ends on the first millisecond tick at or after its deadline (never early, at
+    most a millisecond late), and a cancelled wait leaves the others alone.
+    """
+
+    def __init__(self) -> None:
+        self._ticks: dict[int, list[asyncio.Future[None]]] = {}
+
+    def wait(self, seconds: float) -> asyncio.Future[None]:
+        """A future that is done ``seconds`` from now (to the next millisecond)."""
+        loop = asyncio.get_running_loop()
+        tick = math.ceil((loop.time() + seconds) * 1000)
+        waiter: asyncio.Future[None] = loop.create_future()
+        waiters = self._ticks.get(tick)
+        if waiters is None:
+            self._ticks[tick] = [waiter]
+            loop.call_at(tick / 1000, self._release, tick)
+        else:
+            waiters.append(waiter)
+        return waiter
+
+    def _release(self, tick: int) -> None:
+        for waiter in self._ticks.pop(tick, ()):
+            if not waiter.done():
+                waiter.set_result(None)

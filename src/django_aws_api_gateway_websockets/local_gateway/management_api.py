@@ -14,8 +14,6 @@ public methods of :class:`~.server.LocalGateway` it needs.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import unquote
@@ -24,7 +22,8 @@ from aiohttp import web
 
 from ..wire import is_connection_id
 from .connection import Connection, Delivery
-from .limits import Limits, RateWindow
+from .ids import new_amzn_request_id
+from .limits import LatencyTimer, Limits, RateWindow
 
 
 class ConnectionHost(Protocol):
@@ -63,7 +62,7 @@ def iso8601(moment: datetime) -> str:
 
 def _headers(**extra: str) -> dict[str, str]:
     """A fresh ``x-amzn-RequestId``, as on every answer of the Management API."""
-    return {"x-amzn-RequestId": str(uuid.uuid4()), **extra}
+    return {"x-amzn-RequestId": new_amzn_request_id(), **extra}
 
 
 def error(status: int, error_type: str, message: str) -> web.Response:
@@ -90,6 +89,7 @@ class ManagementApi:
     def __init__(self, host: ConnectionHost) -> None:
         self.host = host
         self._window = RateWindow()
+        self._latency = LatencyTimer()
 
     def _parse(self, raw_path: str) -> tuple[str | None, str] | None:
         """``(api_id the path is limited to, connection id)``, or ``None`` for a bad path."""
@@ -100,14 +100,16 @@ class ManagementApi:
         if len(segments) > 2:
             return None
         api_id = segments[0] if segments and self.host.serves(segments[0]) else None
-        return api_id, unquote(encoded)
+        # botocore encodes only the "=" of an id shaped as API Gateway issues them.
+        decoded = encoded.replace("%3D", "=")
+        return api_id, decoded if "%" not in decoded else unquote(encoded)
 
-    async def handle(self, request: web.Request, raw_path: str) -> web.StreamResponse:
+    async def handle(self, request: web.BaseRequest, raw_path: str) -> web.StreamResponse:
         """Answer the Management API request ``request`` (whose path is ``raw_path``)."""
         host = self.host
         limits = host.limits
         if limits.management_latency_ms:
-            await asyncio.sleep(limits.management_latency_ms / 1000)
+            await self._latency.wait(limits.management_latency_ms / 1000)
         parsed = self._parse(raw_path)
         if parsed is None:
             return error(404, "NotFoundException", "Not Found")
@@ -136,19 +138,20 @@ class ManagementApi:
         )
 
     async def _post(
-        self, request: web.Request, api_id: str | None, connection_id: str
+        self, request: web.BaseRequest, api_id: str | None, connection_id: str
     ) -> web.StreamResponse:
         limit = self.host.limits.max_post_bytes
         if request.content_length is not None and request.content_length > limit:
             return _too_large()
+        content = request.content
         data = bytearray()
         while True:
-            chunk = await request.content.read(65536)
-            if not chunk:
-                break
+            chunk = await content.read(65536)
             data += chunk
             if len(data) > limit:
                 return _too_large()
+            if not chunk or content.at_eof():  # at_eof: no second read for the usual body
+                break
         delivery = self.host.post_to_connection(connection_id, bytes(data), api_id)
         if delivery == "full":
             return error(429, "LimitExceededException", "Client buffer full")

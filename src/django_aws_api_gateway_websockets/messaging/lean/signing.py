@@ -181,7 +181,7 @@ class PostSigner:
         digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
         to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{digest}"
         key = signing_key(self._secret, date, self._region, self._service)
-        signature = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+        signature = hmac.digest(key, to_sign.encode("utf-8"), "sha256").hex()
         headers = {"X-Amz-Date": stamp}
         if self._token:
             headers["X-Amz-Security-Token"] = self._token
