@@ -104,7 +104,13 @@ class FakeManagementAPI:
             def do_DELETE(self) -> None:
                 api._handle(self)
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            # A listen backlog for the lean transport, which opens connections 32 at a time
+            # (socketserver's default of 5 overflows on a loaded machine: the handshakes
+            # stall until SYN-ACK retries, past the client's read timeout).
+            request_queue_size = 256
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
