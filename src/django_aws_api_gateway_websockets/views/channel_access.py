@@ -4,7 +4,7 @@
 :meth:`ChannelAccessChecks.can_join_channel` on ``$connect`` and on ``change_channel``.
 
 Cost on ``$connect``: none for a channel open to everyone (no row, or an ``allow_all`` row):
-the session's ``INSERT`` carries the condition (``hot.channel_guard``). Only when it fails is
+the session's ``INSERT`` carries the condition (``admission.channel_guard``). Only when it fails is
 the row read and ``allows(user)`` asked (one or two queries, and the user), then the row
 inserted. ``change_channel`` does the same with its ``UPDATE``. A project that overrides
 ``can_join_channel`` or ``get_channel_permission`` pays for its override on each of them.
@@ -71,7 +71,8 @@ class ChannelAccessChecks(LegacyHooks):
         )
 
     def _open_to_everyone(self, channel_name: str) -> Any:
-        """The ORM form of ``hot.channel_guard``: the channel needs no question about the user."""
+        """The ORM form of ``admission.channel_guard``: the channel needs no question about
+        the user."""
         rows = ChannelPermission.objects.filter(channel_name=channel_name)
         if self.ALLOW_UNLISTED_CHANNELS:
             return ~Exists(rows.exclude(access=ChannelAccess.ALLOW_ALL))

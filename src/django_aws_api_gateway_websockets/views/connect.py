@@ -4,7 +4,7 @@
 one loop, records every refused attempt for the rate limit, records the admitted attempt, then
 creates the session row only while the attempts in the window are within the limit (the count is
 part of the session's ``INSERT``, which runs after the attempt's row is committed: safe under
-concurrency). Prebuilt statements (``models.hot``): with a token and the rate limit four (the
+concurrency). Prebuilt statements (``models.admission``): with a token and the rate limit four (the
 IP's count, or none when it rode on the gateway query; the token's claim; the attempt; the
 session); without a token two (the attempt, recorded by ``check_rate_limit`` only while the
 count is below the limit, in one ``INSERT … SELECT``; the session). Users' tests call
@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from ..conf import conf
 from ..login_binding import login_hashes
-from ..models import TOKEN_RE, ConnectionRateLimit, WebSocketSession, hot
+from ..models import TOKEN_RE, ConnectionRateLimit, WebSocketSession, admission, hot
 from ..wire import CLIENT_IP_HEADER
 from . import gateway_auth
 from .base import API_ID_HEADER, has_header, header
@@ -62,7 +62,7 @@ class ConnectChecks(ChannelAccessChecks):
             return rejection
         channel_guard = None
         if self._channel_decided_by_sql(self._channel):
-            channel_guard = hot.channel_guard(
+            channel_guard = admission.channel_guard(
                 self._channel, allow_unlisted=bool(self.ALLOW_UNLISTED_CHANNELS)
             )
         elif self._channel_refused(request, self._channel):  # an overridden can_join_channel
@@ -80,9 +80,9 @@ class ConnectChecks(ChannelAccessChecks):
                 attempt = ConnectionRateLimit(
                     ip_address=self._ip, user_id=attempt_user_id, successful=True
                 )
-                hot.insert(attempt)
+                admission.insert(attempt)
                 self._attempt = attempt
-            guard = hot.attempts_guard(
+            guard = admission.attempts_guard(
                 self._ip,
                 None if self.USE_WS_TOKEN else attempt_user_id,
                 max_attempts=self.RATE_LIMIT_MAX_ATTEMPTS,
@@ -104,7 +104,7 @@ class ConnectChecks(ChannelAccessChecks):
 
         try:
             with savepoint():
-                admitted = hot.insert(session, hot.all_of(guard, channel_guard))
+                admitted = admission.insert(session, admission.all_of(guard, channel_guard))
             if not admitted and channel_guard is not None:
                 # The channel has a row that needs asking about the user (or the limit
                 # refused): ask, then insert under the limit alone.
@@ -112,7 +112,7 @@ class ConnectChecks(ChannelAccessChecks):
                     self._record_attempt(successful=False)
                     return self.channel_forbidden()
                 with savepoint():
-                    admitted = hot.insert(session, guard)
+                    admitted = admission.insert(session, guard)
         except IntegrityError:
             self._record_attempt(successful=False)
             if self._gateway_from_cache and gateway_auth.cached_gateway_is_gone(self.api_gateway):
@@ -190,14 +190,14 @@ class ConnectChecks(ChannelAccessChecks):
         if known is not None and known >= limit:
             allowed = False
         elif self.USE_WS_TOKEN:
-            count = known if known is not None else hot.recent_attempts(self._ip, window)
+            count = known if known is not None else admission.recent_attempts(self._ip, window)
             allowed = count < limit
         else:
             attempt = ConnectionRateLimit(ip_address=self._ip, user_id=user_id, successful=True)
-            below = hot.attempts_guard(
+            below = admission.attempts_guard(
                 self._ip, user_id, max_attempts=limit - 1, window_minutes=window
             )
-            allowed = hot.insert(attempt, below)
+            allowed = admission.insert(attempt, below)
             if allowed:
                 self._attempt = attempt
         if not allowed:
