@@ -58,6 +58,15 @@ def machine() -> str:
     )
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far, from ``/proc`` (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

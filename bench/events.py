@@ -42,6 +42,7 @@ from _common import (
     ensure_database,
     free_port,
     machine,
+    process_cpu_seconds,
     setup_django,
     wait_for_port,
 )
@@ -143,23 +144,7 @@ def queries_per_event(gateway: Any) -> dict[tuple[str, str], int]:
 def worker_cpu_seconds(master: int) -> float:
     """User + system CPU of the gunicorn master's worker processes so far."""
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    total = 0
-    for pid in children:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(process_cpu_seconds(int(pid)) for pid in children)
 
 
 def database_backends(database_url: str) -> dict[int, float]:

@@ -40,6 +40,7 @@ from _common import (
     ensure_database,
     free_port,
     machine,
+    process_cpu_seconds,
     setup_django,
     wait_for_port,
 )
@@ -192,8 +193,7 @@ class Target:
         wait_for_port(self.port, timeout=120)
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         self.process.terminate()

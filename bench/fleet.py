@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import BENCH, ROOT, ensure_database, machine, setup_django
+from _common import BENCH, ROOT, ensure_database, machine, process_cpu_seconds, setup_django
 from fanout import PYTHON, channel, virtual_gateway
 
 DEFAULT_DATABASE_URL = "postgresql://wsuser:wspass@127.0.0.1:54329/wsbench_fleet"
@@ -46,11 +46,6 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     return parser.parse_args()
-
-
-def proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -84,7 +79,7 @@ def run(n: int, workers: int, args: argparse.Namespace) -> dict[str, Any]:
     }
     fleet = start_workers(workers, env)
     time.sleep(3)  # the workers import Django and start polling
-    cpu_before = sum(proc_cpu(p.pid) for p in fleet)
+    cpu_before = sum(process_cpu_seconds(p.pid) for p in fleet)
     sessions = WebSocketSession.objects.filter(channel_name=channel(n))
     settings = {"broadcast_dispatcher": DISPATCHER, "broadcast_chunk_size": args.chunk}
     started = time.perf_counter()
@@ -94,7 +89,7 @@ def run(n: int, workers: int, args: argparse.Namespace) -> dict[str, Any]:
     while results.count() < chunks:
         time.sleep(0.02)
     seconds = time.perf_counter() - started
-    cpu = sum(proc_cpu(p.pid) for p in fleet) - cpu_before
+    cpu = sum(process_cpu_seconds(p.pid) for p in fleet) - cpu_before
     peaks = [peak_rss_mib(p.pid) for p in fleet]
     for process in fleet:
         process.terminate()

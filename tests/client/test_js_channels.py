@@ -45,6 +45,25 @@ def shown(site: FakeSite, channel: str | None = None) -> list[Any]:
     ]
 
 
+#: The presence snapshot of ``answer_with_members``: two members, one without info.
+MEMBERS = [{"user": "5", "info": {"name": "alice"}}, {"user": "9", "info": None}]
+
+
+def answer_with_members(socket: Socket, *, offset: int) -> None:
+    """The server's ``subscribed`` answer to the page's subscribe to ``chat:7``, at ``offset``,
+    with :data:`MEMBERS` present."""
+    presence = {"count": len(MEMBERS), "members": MEMBERS}
+    entry = {"channel": "chat:7", "offset": offset, "epoch": EPOCH, "presence": presence}
+    send(socket, {"type": "subscribed", "channels": [entry], "refused": []})
+
+
+def carol_joins_alice_again_and_9_leaves(socket: Socket) -> None:
+    """A join of a new member, a join of one already present, a leave: in that order."""
+    send(socket, {"type": "join", "channel": "chat:7", "user": "11", "info": {"name": "carol"}})
+    send(socket, {"type": "join", "channel": "chat:7", "user": "5", "info": {"name": "alice"}})
+    send(socket, {"type": "leave", "channel": "chat:7", "user": "9"})
+
+
 def test_subscribe_presence_and_join_leave(site: FakeSite) -> None:
     site.boot(routeKey="chat", heartbeatInterval=0)
     site.page.evaluate("client.connect()")
@@ -56,31 +75,14 @@ def test_subscribe_presence_and_join_leave(site: FakeSite) -> None:
     assert socket.json_messages() == [
         {"action": "chat", "handler": "subscribe", "channels": ["chat:7"]}
     ]
-    members = [{"user": "5", "info": {"name": "alice"}}, {"user": "9", "info": None}]
-    send(
-        socket,
-        {
-            "type": "subscribed",
-            "channels": [
-                {
-                    "channel": "chat:7",
-                    "offset": 3,
-                    "epoch": EPOCH,
-                    "presence": {"count": 2, "members": members},
-                }
-            ],
-            "refused": [],
-        },
-    )
+    answer_with_members(socket, offset=3)
     site.wait(lambda: bool(site.events("subscribed")))
     (answer,) = site.events("subscribed")
     assert answer["channel"] == "chat:7" and answer["recovered"] is None
-    assert site.page.evaluate("client.presence('chat:7')") == {"count": 2, "members": members}
+    assert site.page.evaluate("client.presence('chat:7')") == {"count": 2, "members": MEMBERS}
     assert site.page.evaluate("client.position('chat:7')") == {"offset": 3, "epoch": EPOCH}
 
-    send(socket, {"type": "join", "channel": "chat:7", "user": "11", "info": {"name": "carol"}})
-    send(socket, {"type": "join", "channel": "chat:7", "user": "5", "info": {"name": "alice"}})
-    send(socket, {"type": "leave", "channel": "chat:7", "user": "9"})
+    carol_joins_alice_again_and_9_leaves(socket)
     site.wait(lambda: len(site.events("leave")) == 1)
     presence = site.page.evaluate("client.presence('chat:7')")
     assert presence["count"] == 2  # a join of a member already there does not count twice
@@ -309,25 +311,8 @@ def test_join_and_leave_before_the_answer_are_applied_after_the_snapshot(site: F
     site.page.evaluate("client.subscribe('chat:7')")
     socket = site.sockets[0]
     site.wait(lambda: bool(socket.messages))
-    send(socket, {"type": "join", "channel": "chat:7", "user": "11", "info": {"name": "carol"}})
-    send(socket, {"type": "join", "channel": "chat:7", "user": "5", "info": {"name": "alice"}})
-    send(socket, {"type": "leave", "channel": "chat:7", "user": "9"})
-    members = [{"user": "5", "info": {"name": "alice"}}, {"user": "9", "info": None}]
-    send(
-        socket,
-        {
-            "type": "subscribed",
-            "channels": [
-                {
-                    "channel": "chat:7",
-                    "offset": 0,
-                    "epoch": EPOCH,
-                    "presence": {"count": 2, "members": members},
-                }
-            ],
-            "refused": [],
-        },
-    )
+    carol_joins_alice_again_and_9_leaves(socket)
+    answer_with_members(socket, offset=0)
     site.wait(lambda: len(site.events("leave")) == 1)
     presence = site.page.evaluate("client.presence('chat:7')")
     assert [m["user"] for m in presence["members"]] == ["5", "11"]
