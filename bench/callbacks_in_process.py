@@ -4,7 +4,8 @@
 of the machine blur what the package itself costs. This script calls the views directly, as the
 users' tests do (``RequestFactory``, no middleware), on the ``events.py`` database: ``$connect``
 (no token, the rate limit on), message and ``$disconnect`` through ``BenchView``, and the floor
-views (one raw ``UPDATE … RETURNING``; no query) with message callbacks. Rounds alternate; the
+views (one raw ``UPDATE … RETURNING``; no query) with message callbacks, ``$connect``'s floor
+(its two statements as raw SQL) with ``$connect`` callbacks. Rounds alternate; the
 first is a warm-up; the table gives the smallest CPU per callback (µs, this process's CPU:
 PostgreSQL's own is not included) and the view's CPU over the one-statement floor's.
 ``--profile KIND`` prints that kind's cProfile (CPU time) from one more round.
@@ -25,7 +26,9 @@ from typing import Any
 import events
 from _common import DEFAULT_DATABASE_URL, machine
 
-KINDS = ("connect", "message", "disconnect", "floor-sql", "floor-none")
+KINDS = ("connect", "message", "disconnect", "floor-sql", "floor-none", "floor-connect")
+#: The floors measured with callbacks other than messages.
+FLOOR_EVENTS = {"floor-connect": "connect"}
 
 
 def parse() -> argparse.Namespace:
@@ -43,7 +46,7 @@ def requests_for(gateway: Any, kind: str, ids: list[str]) -> list[Any]:
     from django.contrib.auth.models import AnonymousUser
     from django.test import RequestFactory
 
-    event = kind if kind in events.EVENTS else "message"
+    event = kind if kind in events.EVENTS else FLOOR_EVENTS.get(kind, "message")
     slug = "default" if event == "message" else event
     factory, built = RequestFactory(), []
     for n, connection_id in enumerate(ids):
@@ -58,8 +61,14 @@ def requests_for(gateway: Any, kind: str, ids: list[str]) -> list[Any]:
     return built
 
 
+def new_ids(count: int) -> list[str]:
+    from django_aws_api_gateway_websockets.testing import new_connection_id
+
+    return [new_connection_id() for _ in range(count)]
+
+
 def run(kind: str, requests: list[Any]) -> None:
-    from bench_site.views import BenchView, floor_none, floor_sql
+    from bench_site.views import BenchView, floor_connect, floor_none, floor_sql
 
     view = BenchView.as_view()
     for request in requests:
@@ -67,6 +76,8 @@ def run(kind: str, requests: list[Any]) -> None:
             response = floor_sql(request, "default")
         elif kind == "floor-none":
             response = floor_none(request, "default")
+        elif kind == "floor-connect":
+            response = floor_connect(request, "connect")
         else:
             slug = "default" if kind == "message" else kind
             response = view(request, route=slug)
@@ -78,14 +89,14 @@ def main() -> None:
     gateway = events.prepare(
         argparse.Namespace(database_url=args.database_url, gateway_cache_seconds=5)
     )
-    from django_aws_api_gateway_websockets.testing import new_connection_id
-
+    events.settle(args.database_url)
     best: dict[str, float] = {}
     rounds = args.rounds + (1 if args.profile else 0)
     for number in range(rounds):
-        ids = [new_connection_id() for _ in range(args.callbacks)]
+        ids = new_ids(args.callbacks)
         for kind in KINDS:  # connect first: the message and $disconnect need its rows
-            requests = requests_for(gateway, kind, ids)
+            fresh = kind in FLOOR_EVENTS  # connects of their own, not the ids' second
+            requests = requests_for(gateway, kind, ids if not fresh else new_ids(args.callbacks))
             profile = None
             if args.profile == kind and number == rounds - 1:
                 profile = cProfile.Profile(time.process_time)

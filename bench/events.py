@@ -9,7 +9,9 @@ before the clock starts) to gunicorn sync workers running ``bench_site``, in the
   same ``bench_site`` served by its own gunicorn on its own database;
 - a naive implementation of the contract (``/naive/...``, ``bench_site/views.py``);
 - the floor: a bare view running one raw ``UPDATE … RETURNING`` (``/floor-sql/``), and one
-  running no query (``/floor-none/``), measured with message callbacks.
+  running no query (``/floor-none/``), measured with message callbacks; and ``$connect``'s: a
+  bare view running the two statements of ours for a rate-limited ``$connect`` as raw SQL
+  (``/floor-connect/``), measured with ``$connect`` callbacks.
 
 Prints callbacks per second, ours ÷ 4.0.0 and ours ÷ floor per event kind, data statements per
 event, the gunicorn workers' CPU per callback and their PostgreSQL backends' (µs, from /proc), and
@@ -236,6 +238,31 @@ def load(
 EXPECTED_ROWS = {"connect": True, "disconnect": False}
 
 
+#: Old ``$connect`` attempts each database starts with: two days of a site taking about one
+#: ``$connect`` a second (``cleanupWebSocketTokens --rate-limit-age`` keeps days of them).
+HISTORY_ATTEMPTS = 150_000
+
+
+def settle(database_url: str) -> None:
+    """Give a freshly emptied database the shape of a running site's, for both packages alike:
+    two days of old ``$connect`` attempts (outside every rate-limit window), then ``ANALYZE``.
+    Statistics gathered on empty tables make PostgreSQL count an IP's recent attempts by
+    reading the whole table (a sequential scan, growing with every attempt of the run) until
+    autovacuum re-analyses it, a transient no running site stays in."""
+    import psycopg
+
+    table = "django_aws_api_gateway_websockets_connectionratelimit"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            f"INSERT INTO {table} (ip_address, attempt_time, successful) "
+            "SELECT ('10.0.0.0'::inet + (n * 7919) %% 16777216), "
+            "now() - interval '1 hour' - n * interval '1 second', true "
+            "FROM generate_series(1, %s) AS n",
+            (HISTORY_ATTEMPTS,),
+        )
+        conn.execute("ANALYZE")
+
+
 def verify_rows(database_url: str, ids: list[str], event: str) -> None:
     """Every callback of the run left its row: after ``$connect`` a connected row per id,
     after ``$disconnect`` none of them connected (messages change no column 4.0.0 shares)."""
@@ -253,14 +280,17 @@ def verify_rows(database_url: str, ids: list[str], event: str) -> None:
         raise RuntimeError(f"{event}: {found} rows as expected, not {len(ids)} ({database_url})")
 
 
-#: (label, server, URL prefix); the floors are measured with message callbacks only.
+#: (label, server, URL prefix); the floors are measured with message callbacks only, but
+#: floor-connect with ``$connect`` callbacks.
 BACKENDS = (
     ("4.0.0", "legacy", "ws"),
     ("package", "ours", "ws"),
     ("naive", "ours", "naive"),
     ("floor-sql", "ours", "floor-sql"),
     ("floor-none", "ours", "floor-none"),
+    ("floor-connect", "ours", "floor-connect"),
 )
+FLOOR_KINDS = {"floor-connect": ("connect",)}
 
 
 def main() -> None:
@@ -274,6 +304,8 @@ def main() -> None:
     connections.close_all()
     legacy_url, legacy_env = _legacy.prepare(args.database_url, gateway.api_id, HOST)
     urls = {"ours": args.database_url, "legacy": legacy_url}
+    for url in urls.values():
+        settle(url)
     ports = {"ours": free_port(), "legacy": free_port()}
     ours_env = {**os.environ, "PYTHONPATH": f"{BENCH}:{ROOT / 'src'}"}
     servers = {
@@ -291,7 +323,8 @@ def main() -> None:
         for _ in range(args.rounds):
             for label, server, prefix in BACKENDS:
                 ids = [new_connection_id() for _ in range(args.events)]
-                kinds = ("message",) if label.startswith("floor") else EVENTS
+                floor = label.startswith("floor")
+                kinds = FLOOR_KINDS.get(label, ("message",)) if floor else EVENTS
                 for event in kinds:
                     master = servers[server].pid
                     before, backends = worker_cpu_seconds(master), database_backends(urls[server])
@@ -301,7 +334,7 @@ def main() -> None:
                     used = (worker_cpu_seconds(master) - before) / args.events * 1e6
                     after = database_backends(urls[server])
                     database = sum(cpu - backends.get(pid, 0.0) for pid, cpu in after.items())
-                    if not label.startswith("floor"):
+                    if not label.startswith("floor") or label in FLOOR_KINDS:
                         verify_rows(urls[server], ids, event)
                     if rate > best.get((label, event), 0.0):
                         best[label, event], cpu[label, event] = rate, used
@@ -325,6 +358,14 @@ def main() -> None:
         f"({cpu['floor-sql', 'message']:.0f} µs CPU), no query {floor_none:.0f}/s "
         f"({cpu['floor-none', 'message']:.0f} µs CPU)"
     )
+    floor_connect, theirs_connect = best["floor-connect", "connect"], best["4.0.0", "connect"]
+    print(
+        f"$connect's floor: our two INSERTs from a bare view {floor_connect:.0f}/s "
+        f"({cpu['floor-connect', 'connect']:.0f} µs CPU + {pg_cpu['floor-connect', 'connect']:.0f}"
+        f" µs PostgreSQL); ours ÷ it {best['package', 'connect'] / floor_connect:.2f}x, "
+        f"4.0.0 ÷ it {theirs_connect / floor_connect:.2f}x (3x 4.0.0 would be "
+        f"{3 * theirs_connect / floor_connect:.0%} of it)"
+    )
     head = (
         f"{'event':<11}{'ours/s':>8}{'4.0.0/s':>9}{'÷4.0.0':>8}{'naive/s':>9}"
         f"{'÷floor1':>9}{'÷floor0':>9}{'stmts':>7}{'naive':>7}{'µs ours':>9}{'µs 4.0.0':>10}"
@@ -342,8 +383,9 @@ def main() -> None:
     print(f"{'event':<11}{'ours':>14}{'4.0.0':>16}{'÷ workers':>11}{'÷ both':>9}")
     rows = [(event, "package", "4.0.0") for event in EVENTS]
     rows += [("floor1", "floor-sql", ""), ("floor0", "floor-none", "")]
+    rows += [("floor2", "floor-connect", "")]
     for event, ours_label, theirs_label in rows:
-        kind = event if event in EVENTS else "message"
+        kind = event if event in EVENTS else FLOOR_KINDS.get(ours_label, ("message",))[0]
         mine = (cpu[ours_label, kind], pg_cpu[ours_label, kind])
         line = f"{event:<11}{mine[0]:>7.0f} +{mine[1]:>5.0f}"
         if theirs_label:

@@ -91,6 +91,47 @@ def floor_sql(request: HttpRequest, route: str) -> HttpResponse:
     return JsonResponse({})
 
 
+_SESSIONS = '"django_aws_api_gateway_websockets_websocketsession"'
+_ATTEMPTS = '"django_aws_api_gateway_websockets_connectionratelimit"'
+_RECENT = f'(SELECT COUNT(*) FROM {_ATTEMPTS} WHERE "ip_address" = %s AND "attempt_time" >= %s)'
+_FLOOR_ATTEMPT = (
+    f'INSERT INTO {_ATTEMPTS} ("ip_address", "user_id", "attempt_time", "successful") '
+    f'SELECT %s, NULL, %s, true WHERE {_RECENT} <= %s RETURNING "id"'
+)
+_FLOOR_SESSION = (
+    f'INSERT INTO {_SESSIONS} ("connection_id", "channel_name", "user_id", "connected", '
+    '"api_gateway_id", "request_count", "created_on", "updated_on", "session_key_hash", '
+    "\"auth_hash\") SELECT %s, %s, NULL, true, %s, 1, %s, %s, '', '' "
+    f"WHERE {_RECENT} <= %s AND NOT EXISTS (SELECT 1 FROM "
+    '"django_aws_api_gateway_websockets_channelpermission" WHERE "channel_name" = %s AND '
+    '"access" <> \'allow_all\') RETURNING "id"'
+)
+_gateway_ids: dict[str, int] = {}
+
+
+@csrf_exempt
+def floor_connect(request: HttpRequest, route: str) -> HttpResponse:
+    """The ``$connect`` floor: a bare view running the package's two statements for a
+    rate-limited ``$connect`` (the attempt's guarded ``INSERT``, then the session's), as raw
+    SQL with the same parameters; the gateway's id looked up once per process."""
+    from django.db import connection
+
+    api_id = request.headers["X-Amzn-Apigateway-Api-Id"]
+    if api_id not in _gateway_ids:
+        _gateway_ids[api_id] = ApiGateway.objects.get(api_id=api_id).pk
+    ip, now = request.headers["X-Real-Ip"], timezone.now()
+    since, limit = now - timedelta(minutes=1), 1000
+    with connection.cursor() as cursor:
+        cursor.execute(_FLOOR_ATTEMPT, [ip, now, ip, since, limit - 1])
+        cursor.fetchone()
+        channel, gateway_id = "lobby", _gateway_ids[api_id]
+        row = [request.headers["Connectionid"], channel, gateway_id, now, now]
+        cursor.execute(_FLOOR_SESSION, [*row, ip, since, limit, channel])
+        if cursor.fetchone() is None:
+            return HttpResponse("Too many connection attempts", status=400)
+    return JsonResponse({})
+
+
 @csrf_exempt
 def floor_none(request: HttpRequest, route: str) -> HttpResponse:
     """The floor with no query: a bare view answering ``{}``."""
