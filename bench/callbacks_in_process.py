@@ -37,6 +37,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--profile", choices=KINDS, help="print this kind's profile")
     parser.add_argument(
+        "--profile-sort", default="cumulative", help="the profile's order (pstats' sort keys)"
+    )
+    parser.add_argument(
+        "--profile-only", default="", help="only the profile's functions matching this regex"
+    )
+    parser.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     return parser.parse_args()
@@ -106,7 +112,8 @@ def main() -> None:
             used = (time.process_time() - started) / args.callbacks * 1e6
             if profile is not None:
                 profile.disable()
-                pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+                stats = pstats.Stats(profile).sort_stats(args.profile_sort)
+                stats.print_stats(args.profile_only, 40)
             elif number > 0:
                 best[kind] = min(best.get(kind, used), used)
     print(f"machine: {machine()}")
