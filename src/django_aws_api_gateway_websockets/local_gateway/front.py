@@ -137,22 +137,22 @@ class FrontProtocol(asyncio.Protocol):
         buffer = self.buffer
         api = self.front.api
         out: list[bytes] = []
+        hand_off = False
         while buffer and not self.last:
             end = buffer.find(b"\r\n\r\n")
             if end < 0:
                 line_end = buffer.find(b"\n")
-                if len(buffer) > _MAX_HEAD or (
+                hand_off = len(buffer) > _MAX_HEAD or (
                     line_end >= 0 and _REQUEST_LINE.match(buffer, 0, line_end + 1) is None
-                ):
-                    self.hand_off()
-                return
+                )
+                break
             request, length = self._head(end)
             if request is None or length > api.host.limits.max_post_bytes:
-                self.hand_off()
-                return
+                hand_off = True
+                break
             total = end + 4 + length
             if len(buffer) < total:
-                return
+                break
             body = bytes(buffer[end + 4 : total]) if request[0] == "POST" else b""
             del buffer[:total]
             self.last = not request[3]
@@ -165,6 +165,8 @@ class FrontProtocol(asyncio.Protocol):
                 method, path, version, keep_alive = request
                 out.append(render(api.answer(method, path, body), version, keep_alive))
         self._write(out)
+        if hand_off:
+            self.hand_off()
 
     def _head(self, end: int) -> tuple[tuple[str, str, str, bool] | None, int]:
         """``((method, path without query, minor version, keep-alive), body length)`` of the
