@@ -187,9 +187,7 @@ def test_websocket_handshake_after_management_calls_on_the_same_connection(
     stub_backend.wait(lambda rs: sum(r.route == "disconnect" for r in rs) == 2)
 
 
-def test_websocket_clients_on_a_socket_that_did_a_management_call_first(
-    stub_gateway, stub_backend
-):
+def test_websocket_clients_on_a_socket_that_did_a_management_call_first(stub_gateway, stub_backend):
     sock, reader = raw(stub_gateway)
     sock.sendall(post("AAAAAAAAAAAAAAA=", b"x"))
     assert reader.response()[0] == 410
