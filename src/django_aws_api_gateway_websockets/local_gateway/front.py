@@ -24,7 +24,13 @@ from .management_api import CONTENT_TYPE, Answer, ManagementApi
 
 #: The request lines answered here; any other goes to aiohttp.
 _REQUEST_LINE = re.compile(rb"(POST|GET|DELETE) (/[!-~]*) HTTP/1\.([01])\r\n")
-_HEADER = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n\x00]*?)[ \t]*")
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+#: The header lines of a head, each with its CRLF.
+_FIELDS = re.compile(rb"(?:" + _TOKEN + rb":[^\r\n\x00]*\r\n)*")
+#: The header lines the front looks at (found from the request line's LF on).
+_WANTED = re.compile(
+    rb"\n(content-length|connection|transfer-encoding|expect|upgrade):([^\r]*)", re.IGNORECASE
+)
 #: Request heads longer than this (without their end) go to aiohttp, which refuses them.
 _MAX_HEAD = 16384
 _HANDED_OFF = frozenset((b"transfer-encoding", b"expect", b"upgrade"))
@@ -182,12 +188,10 @@ class FrontProtocol(asyncio.Protocol):
         keep_alive = version == "1"
         length = -1
         start = line.end()
-        fields = bytes(buffer[start:end]).split(b"\r\n") if end > start else []
-        for field in fields:
-            header = _HEADER.fullmatch(field)
-            if header is None:
-                return None, 0
-            name, value = header[1].lower(), header[2]
+        if _FIELDS.fullmatch(buffer, start, end + 2) is None:
+            return None, 0
+        for name, raw_value in _WANTED.findall(buffer, start - 1, end + 2):
+            name, value = name.lower(), raw_value.strip(b" \t")
             if name == b"content-length":
                 if length >= 0 or not value.isdigit():
                     return None, 0
