@@ -116,9 +116,8 @@ class LocalGateway(DisconnectingHub):
         # Handshake URLs carry tokens: no log line of ours or aiohttp's may show them.
         redact_loggers(logger.name, *_AIOHTTP_LOGGERS)
         await self.integration.open(keep_alive=self.backend_keep_alive)
-        # aiohttp's low-level server: every path (newlines included) reaches _dispatch, with
-        # no router, middleware or Application per request. The listening socket is the
-        # front's, which answers most Management API calls itself and hands the rest here.
+        # aiohttp's low-level server (no router, middleware or Application per request) gets
+        # every request the front hands it, newlines in paths included, at _dispatch.
         self._aiohttp = web.Server(self._dispatch, access_log=None)
         self._front = Front(self.management_api, self._aiohttp)
         try:
