@@ -295,3 +295,28 @@ async def _failing_callback_scenario() -> list[str]:
 def test_a_failing_latency_callback_does_not_strand_the_rest_of_its_tick(caplog):
     assert asyncio.run(_failing_callback_scenario()) == ["after"]
     assert "failed after its latency" in caplog.text
+
+
+def test_many_pipelined_posts_waiting_for_latency_all_answer_in_order(stub_gateway, stub_backend):
+    """More requests than the front lets wait at once: it stops reading, then goes on."""
+    stub_gateway.set_limits(management_latency_ms=20)
+    with ws_connect(stub_gateway) as ws:
+        (connection_id,) = stub_gateway.connection_ids()
+        sock, reader = raw(stub_gateway)
+        with sock:
+            sock.sendall(b"".join(post(connection_id, str(n).encode()) for n in range(300)))
+            statuses = [reader.response()[0] for _ in range(300)]
+        received = [ws.recv(timeout=5) for _ in range(300)]
+    assert statuses == [200] * 300
+    assert received == [str(n) for n in range(300)]
+
+
+def test_a_content_length_too_long_to_be_a_number_is_refused(stub_gateway):
+    """Thousands of digits (``int()`` refuses over 4,300): aiohttp's 400, not an exception."""
+    sock, reader = raw(stub_gateway)
+    with sock:
+        sock.sendall(
+            f"POST /@connections/x HTTP/1.1\r\nHost: x\r\nContent-Length: {'9' * 5000}\r\n\r\n".encode()
+        )
+        assert reader.response()[0] == 400
+        assert reader.closed()

@@ -34,6 +34,8 @@ _WANTED = re.compile(
 #: Request heads longer than this (without their end) go to aiohttp, which refuses them.
 _MAX_HEAD = 16384
 _HANDED_OFF = frozenset((b"transfer-encoding", b"expect", b"upgrade"))
+#: Requests waiting for their latency per connection beyond which reading pauses.
+_MAX_WAITING = 32
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
 
@@ -98,7 +100,8 @@ class FrontProtocol(asyncio.Protocol):
         self.handing_off = False  # a hand-off waits for the answers before it
         self.last = False  # the last request of this connection has been read
         self.eof = False
-        self.paused = False
+        self.write_paused = False
+        self.read_paused = False
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
@@ -122,14 +125,19 @@ class FrontProtocol(asyncio.Protocol):
         return bool(self.waiting)  # keep the socket open for answers still waiting
 
     def pause_writing(self) -> None:
-        self._pause(True)
+        self.write_paused = True
+        self._pace()
 
     def resume_writing(self) -> None:
-        self._pause(False)
+        self.write_paused = False
+        self._pace()
 
-    def _pause(self, paused: bool) -> None:
-        if self.transport is not None and paused != self.paused:
-            self.paused = paused
+    def _pace(self) -> None:
+        """Read only while the client reads its answers, fewer than ``_MAX_WAITING`` wait, and
+        no hand-off is pending (memory per connection stays bounded)."""
+        paused = self.write_paused or self.handing_off or len(self.waiting) >= _MAX_WAITING
+        if self.transport is not None and paused != self.read_paused:
+            self.read_paused = paused
             (self.transport.pause_reading if paused else self.transport.resume_reading)()
 
     def close(self) -> None:
@@ -167,6 +175,7 @@ class FrontProtocol(asyncio.Protocol):
                 pending = _Pending(self, request, body)
                 self.waiting.append(pending)
                 api.timer.call_later(delay, pending.fire)
+                self._pace()
             else:
                 method, path, version, keep_alive = request
                 out.append(render(api.answer(method, path, body), version, keep_alive))
@@ -193,7 +202,7 @@ class FrontProtocol(asyncio.Protocol):
         for name, raw_value in _WANTED.findall(buffer, start - 1, end + 2):
             name, value = name.lower(), raw_value.strip(b" \t")
             if name == b"content-length":
-                if length >= 0 or not value.isdigit():
+                if length >= 0 or not value.isdigit() or len(value) > 18:
                     return None, 0
                 length = int(value)
             elif name == b"connection":
@@ -215,6 +224,7 @@ class FrontProtocol(asyncio.Protocol):
             answer = api.answer(pending.method, pending.path, pending.body)
             out.append(render(answer, pending.version, pending.keep_alive))
         self._write(out)
+        self._pace()
         if not waiting and self.handing_off:
             self.hand_off()
         elif not waiting and self.eof and not self.last:
@@ -236,14 +246,14 @@ class FrontProtocol(asyncio.Protocol):
             return
         if self.waiting:
             self.handing_off = True
-            self._pause(True)  # nothing more is read until aiohttp reads it
+            self._pace()  # nothing more is read until aiohttp reads it
             return
         self.front.protocols.discard(self)
         self.transport = None
         handler = self.front.aiohttp_server()
         handler.connection_made(transport)
         transport.set_protocol(handler)
-        if self.paused:
+        if self.read_paused:
             transport.resume_reading()
         data, self.buffer = bytes(self.buffer), bytearray()
         if data:
