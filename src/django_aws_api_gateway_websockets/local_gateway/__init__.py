@@ -9,7 +9,8 @@ use it in tests through the ``local_gateway`` pytest fixture.
 Modules: :mod:`.server` (the WebSocket server, on :mod:`.hub`, its gateways and connections,
 and :mod:`.disconnects`, which sends ``$disconnect``),
 :mod:`.connection` (one client socket), :mod:`.integration` (the ``HTTP_PROXY`` calls to
-Django) and :mod:`.context` (what their header mappings read), :mod:`.management_api`,
+Django) and :mod:`.context` (what their header mappings read), :mod:`.management_api`
+and :mod:`.front` (the listening socket, which answers most Management API calls itself),
 :mod:`.routing` (route selection), :mod:`.config` (what is served, from ``routes.py``),
 :mod:`.limits`, :mod:`.frames`, :mod:`.ids`, :mod:`.service` (the rows in the database),
 :mod:`.runner` (a background thread), :mod:`.cli`.

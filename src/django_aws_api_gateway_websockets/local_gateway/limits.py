@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import math
 import time
 from collections import deque
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 KIB = 1024
+
+logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
 
 
 @dataclass(frozen=True)
@@ -92,31 +95,42 @@ class RateWindow:
 
 
 class LatencyTimer:
-    """Waits of a fixed injected latency that share one loop timer per millisecond.
+    """Callbacks after a fixed injected latency that share one loop timer per millisecond.
 
-    A broadcast puts hundreds of Management API calls to sleep within the same millisecond; a
-    timer each (``asyncio.sleep``) cost a timer object and two heap operations per call. Here
-    each wait ends on the first millisecond tick at or after its deadline (never early, at
-    most a millisecond late), and a cancelled wait leaves the others alone.
+    A broadcast starts hundreds of Management API calls within the same millisecond; a timer
+    each cost a timer object and two heap operations per call. Here each callback runs on the
+    first millisecond tick at or after its deadline (never early, at most a millisecond late),
+    in the order they were scheduled within a tick.
     """
 
     def __init__(self) -> None:
-        self._ticks: dict[int, list[asyncio.Future[None]]] = {}
+        self._ticks: dict[int, list[Callable[[], object]]] = {}
 
-    def wait(self, seconds: float) -> asyncio.Future[None]:
-        """A future that is done ``seconds`` from now (to the next millisecond)."""
+    def call_later(self, seconds: float, callback: Callable[[], object]) -> None:
+        """Run ``callback`` ``seconds`` from now (to the next millisecond), in the running loop."""
         loop = asyncio.get_running_loop()
         tick = math.ceil((loop.time() + seconds) * 1000)
-        waiter: asyncio.Future[None] = loop.create_future()
-        waiters = self._ticks.get(tick)
-        if waiters is None:
-            self._ticks[tick] = [waiter]
+        callbacks = self._ticks.get(tick)
+        if callbacks is None:
+            self._ticks[tick] = [callback]
             loop.call_at(tick / 1000, self._release, tick)
         else:
-            waiters.append(waiter)
+            callbacks.append(callback)
+
+    def wait(self, seconds: float) -> asyncio.Future[None]:
+        """A future that is done ``seconds`` from now; cancelling it leaves the others alone."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def release() -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        self.call_later(seconds, release)
         return waiter
 
     def _release(self, tick: int) -> None:
-        for waiter in self._ticks.pop(tick, ()):
-            if not waiter.done():
-                waiter.set_result(None)
+        for callback in self._ticks.pop(tick, ()):
+            try:
+                callback()
+            except Exception:  # one failing callback must not strand the rest of its tick
+                logger.exception("A Management API answer failed after its latency")

@@ -14,6 +14,8 @@ public methods of :class:`~.server.LocalGateway` it needs.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import unquote
@@ -60,36 +62,49 @@ def iso8601(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _headers(**extra: str) -> dict[str, str]:
-    """A fresh ``x-amzn-RequestId``, as on every answer of the Management API."""
-    return {"x-amzn-RequestId": new_amzn_request_id(), **extra}
+#: The Content-Type of every answer with a body (all are JSON).
+CONTENT_TYPE = "application/json"
+#: ``body`` of :meth:`ManagementApi.answer` for a POST whose body exceeds ``max_post_bytes``.
+TOO_LARGE = None
 
 
-def error(status: int, error_type: str, message: str) -> web.Response:
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer of the Management API: status, headers (a fresh ``x-amzn-RequestId`` and,
+    on an error, ``x-amzn-ErrorType``) and a JSON body (``b""``: none)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+def _ok(status: int, body: bytes = b"") -> Answer:
+    return Answer(status, {"x-amzn-RequestId": new_amzn_request_id()}, body)
+
+
+def _error(status: int, error_type: str, message: str) -> Answer:
     """AWS's error shape: the code in ``x-amzn-ErrorType`` (where botocore reads it)."""
-    headers = _headers(**{"x-amzn-ErrorType": error_type})
-    return web.json_response({"message": message}, status=status, headers=headers)
+    headers = {"x-amzn-RequestId": new_amzn_request_id(), "x-amzn-ErrorType": error_type}
+    return Answer(status, headers, json.dumps({"message": message}).encode())
 
 
-def _ok(status: int) -> web.Response:
-    return web.Response(status=status, headers=_headers())
-
-
-def _gone(connection_id: str) -> web.Response:
-    return error(410, "GoneException", f"Connection {connection_id} is gone")
-
-
-def _too_large() -> web.Response:
-    return error(413, "PayloadTooLargeException", "Request entity too large")
+def _gone(connection_id: str) -> Answer:
+    return _error(410, "GoneException", f"Connection {connection_id} is gone")
 
 
 class ManagementApi:
-    """The ``@connections`` endpoints of one server, with their own request rate window."""
+    """The ``@connections`` endpoints of one server, with their own request rate window and
+    latency timer. :meth:`answer` decides; :mod:`.front` (most requests) and :meth:`handle`
+    (those the front hands to aiohttp: ``Expect``, chunked or oversize bodies) deliver."""
 
     def __init__(self, host: ConnectionHost) -> None:
         self.host = host
         self._window = RateWindow()
-        self._latency = LatencyTimer()
+        self.timer = LatencyTimer()
+
+    def latency(self) -> float:
+        """The injected latency before each answer, in seconds."""
+        return self.host.limits.management_latency_ms / 1000
 
     def _parse(self, raw_path: str) -> tuple[str | None, str] | None:
         """``(api_id the path is limited to, connection id)``, or ``None`` for a bad path."""
@@ -104,57 +119,68 @@ class ManagementApi:
         decoded = encoded.replace("%3D", "=")
         return api_id, decoded if "%" not in decoded else unquote(encoded)
 
-    async def handle(self, request: web.BaseRequest, raw_path: str) -> web.StreamResponse:
-        """Answer the Management API request ``request`` (whose path is ``raw_path``)."""
+    def answer(self, method: str, raw_path: str, body: bytes | None) -> Answer:
+        """The answer to ``method raw_path`` (the path without its query) with ``body``
+        (:data:`TOO_LARGE` when it exceeds ``max_post_bytes``), the latency already waited."""
         host = self.host
-        limits = host.limits
-        if limits.management_latency_ms:
-            await self._latency.wait(limits.management_latency_ms / 1000)
         parsed = self._parse(raw_path)
         if parsed is None:
-            return error(404, "NotFoundException", "Not Found")
+            return _error(404, "NotFoundException", "Not Found")
         api_id, connection_id = parsed
-        if request.method not in ("POST", "GET", "DELETE"):
-            return error(405, "MethodNotAllowedException", "Method Not Allowed")
+        if method not in ("POST", "GET", "DELETE"):
+            return _error(405, "MethodNotAllowedException", "Method Not Allowed")
         if not is_connection_id(connection_id):
-            return error(400, "BadRequestException", f"Invalid connectionId: {connection_id}")
-        if not self._window.admit(limits.management_requests_per_second):
-            return error(429, "LimitExceededException", "Rate exceeded")
-        if request.method == "POST":
-            return await self._post(request, api_id, connection_id)
-        if request.method == "DELETE":
+            return _error(400, "BadRequestException", f"Invalid connectionId: {connection_id}")
+        if not self._window.admit(host.limits.management_requests_per_second):
+            return _error(429, "LimitExceededException", "Rate exceeded")
+        if method == "POST":
+            if body is None:  # TOO_LARGE
+                return _error(413, "PayloadTooLargeException", "Request entity too large")
+            delivery = host.post_to_connection(connection_id, body, api_id)
+            if delivery == "full":
+                return _error(429, "LimitExceededException", "Client buffer full")
+            return _gone(connection_id) if delivery == "gone" else _ok(200)
+        if method == "DELETE":
             deleted = host.delete_connection(connection_id, api_id)
             return _ok(204) if deleted else _gone(connection_id)
         connection = host.get_connection(connection_id, api_id)
         if connection is None:
             return _gone(connection_id)
-        return web.json_response(
-            {
-                "connectedAt": iso8601(connection.connected_at),
-                "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
-                "lastActiveAt": iso8601(connection.last_active_at),
-            },
-            headers=_headers(),
+        info = {
+            "connectedAt": iso8601(connection.connected_at),
+            "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
+            "lastActiveAt": iso8601(connection.last_active_at),
+        }
+        return _ok(200, json.dumps(info).encode())
+
+    async def handle(self, request: web.BaseRequest, raw_path: str) -> web.StreamResponse:
+        """Answer ``request`` (whose path is ``raw_path``) through aiohttp."""
+        delay = self.latency()
+        if delay:
+            await self.timer.wait(delay)
+        body: bytes | None = b""
+        if request.method == "POST":
+            body = await self._read_body(request)
+        answer = self.answer(request.method, raw_path, body)
+        return web.Response(
+            status=answer.status,
+            headers=answer.headers,
+            body=answer.body or None,
+            content_type=CONTENT_TYPE if answer.body else None,
         )
 
-    async def _post(
-        self, request: web.BaseRequest, api_id: str | None, connection_id: str
-    ) -> web.StreamResponse:
+    async def _read_body(self, request: web.BaseRequest) -> bytes | None:
+        """The body, or :data:`TOO_LARGE` as soon as it is known to exceed the limit."""
         limit = self.host.limits.max_post_bytes
         if request.content_length is not None and request.content_length > limit:
-            return _too_large()
+            return TOO_LARGE
         content = request.content
         data = bytearray()
         while True:
             chunk = await content.read(65536)
             data += chunk
             if len(data) > limit:
-                return _too_large()
+                return TOO_LARGE
             if not chunk or content.at_eof():  # at_eof: no second read for the usual body
                 break
-        delivery = self.host.post_to_connection(connection_id, bytes(data), api_id)
-        if delivery == "full":
-            return error(429, "LimitExceededException", "Client buffer full")
-        if delivery == "gone":
-            return _gone(connection_id)
-        return _ok(200)
+        return bytes(data)

@@ -28,6 +28,7 @@ from .connection import Connection
 from .context import RequestContext
 from .disconnects import DisconnectingHub
 from .frames import FrameLimitedWebSocketResponse
+from .front import Front
 from .hub import Event
 from .ids import new_request_id
 from .integration import (
@@ -45,6 +46,8 @@ from .management_api import ManagementApi
 __all__ = ["Connection", "Event", "LocalGateway"]
 
 logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
+#: How long stopping waits for aiohttp's requests in progress (its runner's default).
+_SHUTDOWN_TIMEOUT = 60.0
 _AIOHTTP_LOGGERS = (
     "aiohttp.access",
     "aiohttp.client",
@@ -83,7 +86,7 @@ class LocalGateway(DisconnectingHub):
         self.integration = HttpProxyIntegration()
         self.management_api = ManagementApi(self)
         self._connect_window = RateWindow()
-        self._runner: web.ServerRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._stopping = False
         for spec in gateways:
             self.add_gateway(spec)
@@ -113,23 +116,19 @@ class LocalGateway(DisconnectingHub):
         # Handshake URLs carry tokens: no log line of ours or aiohttp's may show them.
         redact_loggers(logger.name, *_AIOHTTP_LOGGERS)
         await self.integration.open(keep_alive=self.backend_keep_alive)
-        # aiohttp's low-level server: every path (newlines included) reaches _dispatch, with
-        # no router, middleware or Application per request (a third of the CPU of a
-        # Management API call in a broadcast).
-        server = web.Server(self._dispatch, access_log=None)
-        self._runner = web.ServerRunner(server, handle_signals=False)
+        # aiohttp's low-level server (no router, middleware or Application per request) gets
+        # every request the front hands it, newlines in paths included, at _dispatch.
+        self._aiohttp = web.Server(self._dispatch, access_log=None)
+        self._front = Front(self.management_api, self._aiohttp)
         try:
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-            await site.start()
+            self._listener = await asyncio.get_running_loop().create_server(
+                self._front, self.host, self.port, reuse_address=True, backlog=128
+            )
         except BaseException:
-            await self._runner.cleanup()
-            self._runner = None
             await self.integration.close()
             raise
-        addresses = self._runner.addresses
-        if addresses:
-            self.port = int(addresses[0][1])
+        if self._listener.sockets:
+            self.port = int(self._listener.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         """Close every socket with 1001, send their ``$disconnect`` and wait for them, then
@@ -146,9 +145,12 @@ class LocalGateway(DisconnectingHub):
                 timeout=self.limits.close_timeout + 1,
             )
         await self.drain()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._listener is not None:
+            self._listener.close()
+            self._front.close()
+            self._aiohttp.pre_shutdown()
+            await self._aiohttp.shutdown(_SHUTDOWN_TIMEOUT)
+            self._listener = None
         await self.integration.close()
 
     # -- HTTP entry point -----------------------------------------------------------------------
