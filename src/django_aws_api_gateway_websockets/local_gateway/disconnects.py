@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 
 from .config import RouteTarget
 from .connection import Connection
@@ -21,8 +20,7 @@ from .context import RequestContext
 from .hub import ConnectionHub, Event
 from .ids import new_request_id
 from .integration import BackendResult, HttpProxyIntegration
-
-logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
+from .log import logger
 
 
 class DisconnectingHub(ConnectionHub):

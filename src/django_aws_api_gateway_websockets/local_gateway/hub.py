@@ -11,7 +11,6 @@ virtual connections. Sockets, HTTP and integrations are the server's.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import deque
 from collections.abc import Coroutine
@@ -25,8 +24,7 @@ from .config import GatewaySpec
 from .connection import Connection, Delivery
 from .integration import BackendResult
 from .limits import Limits
-
-logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
+from .log import logger
 
 
 @dataclass(frozen=True)

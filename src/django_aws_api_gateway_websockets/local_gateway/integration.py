@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,8 +29,7 @@ from .config import RouteTarget
 from .context import RequestContext
 from .ids import new_trace_id
 from .limits import Limits
-
-logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
+from .log import logger
 
 INTERNAL_ERROR = "Internal server error"
 TIMED_OUT = "Endpoint request timed out"

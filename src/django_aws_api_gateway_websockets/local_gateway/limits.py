@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import math
 import time
 from collections import deque
@@ -13,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-KIB = 1024
+from .log import logger
 
-logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
+KIB = 1024
 
 
 @dataclass(frozen=True)

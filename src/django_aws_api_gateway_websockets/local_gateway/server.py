@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import logging
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -40,12 +39,12 @@ from .integration import (
     message_response,
 )
 from .limits import Limits, RateWindow
+from .log import logger
 from .management_api import ManagementApi
 
 #: ``Connection`` and ``Event`` were defined here; importing them from here still works.
 __all__ = ["Connection", "Event", "LocalGateway"]
 
-logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
 #: How long stopping waits for aiohttp's requests in progress (its runner's default).
 _SHUTDOWN_TIMEOUT = 60.0
 _AIOHTTP_LOGGERS = (

@@ -16,7 +16,6 @@ calls it (never from the server's event loop).
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,13 +23,12 @@ from typing import TYPE_CHECKING
 from .config import GatewaySpec, spec_for_gateway
 from .ids import new_api_id
 from .limits import Limits
+from .log import logger
 from .runner import GatewayThread
 from .server import LocalGateway
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
-
-logger = logging.getLogger("django_aws_api_gateway_websockets.local_gateway")
 
 
 @dataclass(frozen=True)
