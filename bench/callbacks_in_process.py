@@ -42,6 +42,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--profile-only", default="", help="only the profile's functions matching this regex"
     )
+    parser.add_argument("--server-side-binding", action="store_true", help="as events.py's option")
     parser.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
@@ -93,7 +94,11 @@ def run(kind: str, requests: list[Any]) -> None:
 def main() -> None:
     args = parse()
     gateway = events.prepare(
-        argparse.Namespace(database_url=args.database_url, gateway_cache_seconds=5)
+        argparse.Namespace(
+            database_url=args.database_url,
+            gateway_cache_seconds=5,
+            server_side_binding=args.server_side_binding,
+        )
     )
     events.settle(args.database_url)
     best: dict[str, float] = {}

@@ -66,6 +66,13 @@ def parse() -> argparse.Namespace:
         help='the package\'s WEBSOCKETS["gateway_cache_seconds"] (0: off)',
     )
     parser.add_argument(
+        "--server-side-binding",
+        action="store_true",
+        help="both sites with Django's server_side_binding option and prepare_threshold 5: "
+        "psycopg binds on the server and prepares the statements a connection runs often "
+        "(PostgreSQL then skips parsing and planning them)",
+    )
+    parser.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     return parser.parse_args()
@@ -74,6 +81,7 @@ def parse() -> argparse.Namespace:
 def prepare(args: argparse.Namespace) -> Any:
     os.environ["BENCH_DATABASE_URL"] = args.database_url
     os.environ["BENCH_GATEWAY_CACHE_SECONDS"] = str(args.gateway_cache_seconds)
+    os.environ["BENCH_SERVER_SIDE_BINDING"] = "1" if args.server_side_binding else "0"
     ensure_database(args.database_url)
     setup_django()
     from django.core.management import call_command
@@ -350,7 +358,8 @@ def main() -> None:
     print(
         f"gunicorn {args.workers} sync workers each, PostgreSQL, {args.events} callbacks per "
         f"event type, {args.concurrency} in flight, best of {args.rounds} rounds, "
-        f"gateway_cache_seconds={args.gateway_cache_seconds:g}; the load generator's CPU "
+        f"gateway_cache_seconds={args.gateway_cache_seconds:g}, server_side_binding="
+        f"{args.server_side_binding}; the load generator's CPU "
         f"{min(client_cpu):.0f} to {max(client_cpu):.0f} µs per callback"
     )
     print(

@@ -46,6 +46,13 @@ DATABASES = {
         "HOST": _url.hostname or "",
         "PORT": str(_url.port or ""),
         "CONN_MAX_AGE": 600,
+        # BENCH_SERVER_SIDE_BINDING=1: psycopg binds parameters on the server (Django's
+        # "server_side_binding" option) and prepares a statement a connection has run 5 times
+        # ("prepare_threshold"; Django's default None never prepares).
+        "OPTIONS": {
+            "server_side_binding": os.environ.get("BENCH_SERVER_SIDE_BINDING") == "1",
+            "prepare_threshold": 5 if os.environ.get("BENCH_SERVER_SIDE_BINDING") == "1" else None,
+        },
     }
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
