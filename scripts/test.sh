@@ -84,6 +84,8 @@ run_pass() {  # run_pass NAME VENV DATABASE_URL [PYTEST ARGS...] -> log in $logs
   # MEASURE=1: under coverage, with its report at the end of the log.
   # LIGHT=1: the "dev" property-based profile and no `load` tests (the Django 5.2 passes run
   # the 10,000-example fuzzing and the load tests; the newer Djangos run everything else).
+  # PREPARED=1: PostgreSQL with server-side binding and prepared statements
+  # (DATABASE_SERVER_SIDE_BINDING, tests/settings.py), as docs/scaling.md suggests.
   local name="$1" venv_dir="$2" url="$3"
   shift 3
   local started=$SECONDS status=0 runner=(-m pytest) light=() profile="$HYPOTHESIS_PROFILE"
@@ -92,7 +94,8 @@ run_pass() {  # run_pass NAME VENV DATABASE_URL [PYTEST ARGS...] -> log in $logs
     light=(-m "not load")
     profile=dev
   fi
-  DATABASE_URL="$url" HYPOTHESIS_PROFILE="$profile" "$venv_dir/bin/python" "${runner[@]}" \
+  DATABASE_URL="$url" DATABASE_SERVER_SIDE_BINDING="${PREPARED:-}" HYPOTHESIS_PROFILE="$profile" \
+    "$venv_dir/bin/python" "${runner[@]}" \
     -p no:cacheprovider --durations=15 "${light[@]}" "$@" >"$logs/$name.log" 2>&1 || status=$?
   if [ "${MEASURE:-}" = 1 ]; then
     "$venv_dir/bin/python" -m coverage report >>"$logs/$name.log" 2>&1 || true
@@ -110,7 +113,8 @@ lane_one() {
 lane_two() {
   run_pass django52-postgres .venv "$pg_url" "$@"
   LIGHT=1 run_pass django61-sqlite .venv-dj61 "" "$@"
-  LIGHT=1 run_pass django61-postgres .venv-dj61 "$pg_url" "$@"  # after the 5.2 pass, same lane
+  # after the 5.2 pass, same lane; this one with prepared statements
+  PREPARED=1 LIGHT=1 run_pass django61-postgres .venv-dj61 "$pg_url" "$@"
 }
 
 echo "== pytest: six passes, two at a time (logs in $logs/)"

@@ -88,6 +88,10 @@ def _database_from_url(url: str) -> dict[str, object]:
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
     }
+    if not mysql and os.environ.get("DATABASE_SERVER_SIDE_BINDING") == "1":
+        # psycopg binds on the server and prepares a statement a connection has run 5 times
+        # (Django's options; its default never prepares).
+        database["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
     if mysql:
         database["OPTIONS"] = {"charset": "utf8mb4"}
         database["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
