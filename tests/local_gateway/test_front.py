@@ -315,8 +315,7 @@ def test_a_content_length_too_long_to_be_a_number_is_refused(stub_gateway):
     """Thousands of digits (``int()`` refuses over 4,300): aiohttp's 400, not an exception."""
     sock, reader = raw(stub_gateway)
     with sock:
-        sock.sendall(
-            f"POST /@connections/x HTTP/1.1\r\nHost: x\r\nContent-Length: {'9' * 5000}\r\n\r\n".encode()
-        )
+        head = f"POST /@connections/x HTTP/1.1\r\nHost: x\r\nContent-Length: {'9' * 5000}\r\n\r\n"
+        sock.sendall(head.encode())
         assert reader.response()[0] == 400
         assert reader.closed()
