@@ -13,6 +13,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -74,23 +75,6 @@ def naive(request: HttpRequest, route: str) -> HttpResponse:
     return JsonResponse({})
 
 
-_FLOOR_SQL = (
-    'UPDATE "django_aws_api_gateway_websockets_websocketsession" '
-    'SET "request_count" = "request_count" + 1 WHERE "connection_id" = %s RETURNING "id"'
-)
-
-
-@csrf_exempt
-def floor_sql(request: HttpRequest, route: str) -> HttpResponse:
-    """The floor with one statement: a bare view running one raw ``UPDATE … RETURNING``."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(_FLOOR_SQL, [request.headers["Connectionid"]])
-        cursor.fetchone()
-    return JsonResponse({})
-
-
 _SESSIONS = '"django_aws_api_gateway_websockets_websocketsession"'
 _ATTEMPTS = '"django_aws_api_gateway_websockets_connectionratelimit"'
 _RECENT = f'(SELECT COUNT(*) FROM {_ATTEMPTS} WHERE "ip_address" = %s AND "attempt_time" >= %s)'
@@ -106,7 +90,22 @@ _FLOOR_SESSION = (
     '"django_aws_api_gateway_websockets_channelpermission" WHERE "channel_name" = %s AND '
     '"access" <> \'allow_all\') RETURNING "id"'
 )
+_FLOOR_SQL = (
+    f'UPDATE {_SESSIONS} SET "request_count" = "request_count" + 1 '
+    'WHERE "connection_id" = %s RETURNING "id"'
+)
 _gateway_ids: dict[str, int] = {}
+
+
+@csrf_exempt
+def floor_sql(request: HttpRequest, route: str) -> HttpResponse:
+    """The floor with one statement: a bare view running one raw ``UPDATE … RETURNING``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_FLOOR_SQL, [request.headers["Connectionid"]])
+        cursor.fetchone()
+    return JsonResponse({})
 
 
 @csrf_exempt
@@ -120,7 +119,8 @@ def floor_connect(request: HttpRequest, route: str) -> HttpResponse:
     if api_id not in _gateway_ids:
         _gateway_ids[api_id] = ApiGateway.objects.get(api_id=api_id).pk
     ip, now = request.headers["X-Real-Ip"], timezone.now()
-    since, limit = now - timedelta(minutes=1), 1000
+    since = now - timedelta(minutes=1)  # the default rate_limit_window_minutes
+    limit = settings.WEBSOCKETS["rate_limit_max_attempts"]
     with connection.cursor() as cursor:
         cursor.execute(_FLOOR_ATTEMPT, [ip, now, ip, since, limit - 1])
         cursor.fetchone()

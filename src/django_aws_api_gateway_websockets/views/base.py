@@ -44,6 +44,12 @@ def header(request: HttpRequest, name: str, default: str = "") -> str:
     return str(request.META.get(meta_key(name), default))
 
 
+def optional_header(request: HttpRequest, name: str) -> str | None:
+    """The header ``name`` of ``request``, or ``None`` when it was not sent."""
+    value = request.META.get(meta_key(name))
+    return None if value is None else str(value)
+
+
 def has_header(request: HttpRequest, name: str) -> bool:
     return meta_key(name) in request.META
 

@@ -33,7 +33,7 @@ from ..models import WebSocketSession, hot
 from ..redaction import redact_loggers
 from ..wire import SECRET_HEADER, SETTINGS_SECRET_HEADER, is_connection_id
 from . import gateway_auth
-from .base import API_ID_HEADER, header, meta_key
+from .base import API_ID_HEADER, header, optional_header
 from .channel_handlers import ChannelHandlers
 from .exception_mail import mail_about, mail_due
 from .responses import (
@@ -170,8 +170,7 @@ class WebSocketView(ChannelHandlers):
     def check_site_secret(self, request: HttpRequest) -> HttpResponseBase | None:
         """With ``WEBSOCKETS["gateway_secret"]``: ``X-Ws-Gateway-Secret`` is one of its
         secrets (constant time, before any query)."""
-        secret = request.META.get(meta_key(SETTINGS_SECRET_HEADER))
-        if not gateway_auth.site_secret_matches(secret):
+        if not gateway_auth.site_secret_matches(optional_header(request, SETTINGS_SECRET_HEADER)):
             return self.invalid_gateway_secret(request)
         return None
 
@@ -183,7 +182,7 @@ class WebSocketView(ChannelHandlers):
         counted = connect and self.RATE_LIMIT_ENABLED and self.USE_WS_TOKEN
         caller = gateway_auth.identify(
             header(request, API_ID_HEADER),
-            request.META.get(meta_key(SECRET_HEADER)),
+            optional_header(request, SECRET_HEADER),
             pinned_id=self.aws_api_gateway_id,
             inserting=connect,
             count_attempts_of=self._get_client_ip(request) if counted else None,
